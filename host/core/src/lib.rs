@@ -1,0 +1,15 @@
+//! gate's domain: the resources of a render, the bundles that say which policies
+//! judge them, and the report of what was found.
+//!
+//! This crate has no WebAssembly and does no IO: it parses text it is given,
+//! validates bundles, and defines the report that every front door renders.
+
+mod error;
+pub mod bundle;
+pub mod manifest;
+pub mod report;
+pub mod resource;
+pub mod selector;
+
+pub use error::{Error, Result};
+pub use resource::{ObjectRef, Origin, Resource};

@@ -1,0 +1,288 @@
+//! The report: everything one evaluation found, in the shape every output format
+//! and front door renders.
+
+use crate::bundle::Mode;
+use crate::manifest::Skipped;
+use crate::resource::ObjectRef;
+use crate::selector::KindSelector;
+use serde::{Deserialize, Serialize};
+
+/// The identifier of the report's JSON schema; bumped on any incompatible change.
+pub const REPORT_SCHEMA: &str = "gate.dev/report/v1";
+
+/// How serious a violation is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Informational.
+    Info,
+    /// Low.
+    Low,
+    /// Medium.
+    Medium,
+    /// High.
+    High,
+    /// Critical.
+    Critical,
+}
+
+impl Severity {
+    /// The lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+/// A compliance control.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Control {
+    /// Framework.
+    pub framework: String,
+    /// Identifier.
+    pub id: String,
+    /// Title.
+    pub title: String,
+}
+
+/// What a policy says about itself (its `describe` export).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyInfo {
+    /// Identifier.
+    pub name: String,
+    /// Version.
+    pub version: String,
+    /// Title.
+    pub title: String,
+    /// Description.
+    pub description: String,
+    /// Default severity.
+    pub severity: Severity,
+    /// Category.
+    pub category: String,
+    /// Kinds judged.
+    pub targets: Vec<KindSelector>,
+    /// Kinds of the render it sees.
+    pub inventory: Vec<KindSelector>,
+    /// JSON Schema of its settings.
+    pub settings_schema: serde_json::Value,
+    /// Controls supported.
+    pub controls: Vec<Control>,
+}
+
+/// One policy as configured in the bundle that ran.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyRun {
+    /// The name findings use (the bundle entry's name, or the policy's own).
+    pub name: String,
+    /// Enforce or audit.
+    pub mode: Mode,
+    /// Where the component came from.
+    pub module: String,
+    /// sha256 digest of the component.
+    pub digest: String,
+    /// The policy's self-description.
+    pub info: PolicyInfo,
+}
+
+/// One reason an object is denied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Violation {
+    /// For a human.
+    pub message: String,
+    /// Field path into the object; empty for the object as a whole.
+    pub path: String,
+    /// Severity (the violation's own, or its policy's).
+    pub severity: Severity,
+}
+
+/// What a finding does to the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// An enforced policy denied the object: the run fails.
+    Deny,
+    /// An audit policy found violations: reported, never fails the run.
+    Warn,
+    /// A live exception covers the object: reported, does not fail the run.
+    Except,
+}
+
+/// The exception that turned a denial into [`Action::Except`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AppliedException {
+    /// Its name.
+    pub name: String,
+    /// Its reason.
+    pub reason: String,
+    /// When it expires (RFC 3339).
+    pub expires: String,
+}
+
+/// One (object, policy) pair with violations.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    /// The object.
+    pub object: ObjectRef,
+    /// The policy run's name.
+    pub policy: String,
+    /// What it does to the run.
+    pub action: Action,
+    /// The exception applied, when `action` is `except`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exception: Option<AppliedException>,
+    /// The violations, at least one.
+    pub violations: Vec<Violation>,
+}
+
+/// Something gate could not do: the run cannot be trusted to be complete.
+#[derive(Debug, Clone, Serialize)]
+pub struct ErrorEntry {
+    /// The full message, naming file and line, policy, or reference.
+    pub message: String,
+    /// The policy involved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    /// The object involved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object: Option<ObjectRef>,
+    /// The file involved, when no object is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// Its line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+}
+
+/// A warning about the run itself (an expired exception, skipped verification, ...).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Notice {
+    /// The message.
+    pub message: String,
+    /// The policy involved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+}
+
+/// Counts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// Objects loaded.
+    pub objects: usize,
+    /// Policies run.
+    pub policies: usize,
+    /// (object, policy) pairs judged.
+    pub evaluations: usize,
+    /// Findings that deny.
+    pub denied: usize,
+    /// Findings from audit policies.
+    pub warnings: usize,
+    /// Findings covered by a live exception.
+    pub excepted: usize,
+    /// Errors.
+    pub errors: usize,
+    /// Documents skipped.
+    pub skipped: usize,
+}
+
+/// The outcome of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Decision {
+    /// Nothing denied, nothing failed.
+    Allow,
+    /// An enforced policy denied an object.
+    Deny,
+    /// gate could not decide; fail closed.
+    Error,
+}
+
+impl Decision {
+    /// The process exit code: 0 allow, 1 deny, 2 error.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Decision::Allow => 0,
+            Decision::Deny => 1,
+            Decision::Error => 2,
+        }
+    }
+}
+
+/// Everything one run found.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// [`REPORT_SCHEMA`].
+    pub schema: &'static str,
+    /// The decision.
+    pub decision: Decision,
+    /// Counts.
+    pub summary: Summary,
+    /// The bundle's name.
+    pub bundle: String,
+    /// The policies that ran.
+    pub policies: Vec<PolicyRun>,
+    /// Findings, in object order then policy order.
+    pub results: Vec<Finding>,
+    /// Errors.
+    pub errors: Vec<ErrorEntry>,
+    /// Skipped documents.
+    pub skipped: Vec<Skipped>,
+    /// Warnings about the run.
+    pub notices: Vec<Notice>,
+}
+
+impl Report {
+    /// Assembles a report and derives its summary and decision.
+    pub fn new(
+        bundle: String,
+        policies: Vec<PolicyRun>,
+        objects: usize,
+        evaluations: usize,
+        results: Vec<Finding>,
+        errors: Vec<ErrorEntry>,
+        skipped: Vec<Skipped>,
+        notices: Vec<Notice>,
+    ) -> Report {
+        let count = |action| results.iter().filter(|f| f.action == action).count();
+        let summary = Summary {
+            objects,
+            policies: policies.len(),
+            evaluations,
+            denied: count(Action::Deny),
+            warnings: count(Action::Warn),
+            excepted: count(Action::Except),
+            errors: errors.len(),
+            skipped: skipped.len(),
+        };
+        let decision = if summary.errors > 0 {
+            Decision::Error
+        } else if summary.denied > 0 {
+            Decision::Deny
+        } else {
+            Decision::Allow
+        };
+        Report {
+            schema: REPORT_SCHEMA,
+            decision,
+            summary,
+            bundle,
+            policies,
+            results,
+            errors,
+            skipped,
+            notices,
+        }
+    }
+
+    /// The run that produced findings under `name`.
+    pub fn policy(&self, name: &str) -> Option<&PolicyRun> {
+        self.policies.iter().find(|p| p.name == name)
+    }
+}

@@ -1,0 +1,286 @@
+//! Judging a whole render: which objects each policy sees, batching, parallel
+//! evaluation, modes and exceptions.
+
+use crate::error::{Error, LimitKind};
+use crate::guest::Runtime;
+use crate::limits::Limits;
+use crate::policy::{CompiledPolicy, Verdict};
+use chrono::{DateTime, Utc};
+use gate_core::Resource;
+use gate_core::bundle::{Exception, Mode};
+use gate_core::report::{Action, AppliedException, ErrorEntry, Finding, Notice, Violation};
+use gate_core::selector::any_matches;
+use rayon::prelude::*;
+use std::sync::Arc;
+
+/// Objects per call into a policy: enough to amortise instantiation, few enough
+/// to spread a render over every core.
+const BATCH: usize = 64;
+
+/// A compiled policy with its configuration from a bundle.
+pub struct BoundPolicy {
+    /// The name findings carry.
+    pub name: String,
+    /// The component.
+    pub policy: Arc<CompiledPolicy>,
+    /// Settings, as JSON, already validated.
+    pub settings: String,
+    /// Enforce or audit.
+    pub mode: Mode,
+    /// Namespaces skipped (the bundle's and the policy's own).
+    pub excluded_namespaces: Vec<String>,
+    /// If not empty, the only namespaces judged.
+    pub namespaces: Vec<String>,
+    /// Exceptions.
+    pub exceptions: Vec<Exception>,
+    /// Limits for each call.
+    pub limits: Limits,
+}
+
+impl BoundPolicy {
+    fn judges(&self, resource: &Resource, default_namespace: Option<&str>) -> bool {
+        let (group, version) = resource.group_version();
+        if !any_matches(&self.policy.info.targets, group, version, resource.kind()) {
+            return false;
+        }
+        match resource.effective_namespace(default_namespace) {
+            Some(ns) => {
+                !self.excluded_namespaces.iter().any(|e| e == ns)
+                    && (self.namespaces.is_empty() || self.namespaces.iter().any(|n| n == ns))
+            }
+            None => true,
+        }
+    }
+
+    fn sees(&self, resource: &Resource) -> bool {
+        let (group, version) = resource.group_version();
+        any_matches(&self.policy.info.inventory, group, version, resource.kind())
+    }
+
+    /// The live exception covering this object, if any.
+    fn exception_for(
+        &self,
+        resource: &Resource,
+        namespace: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Option<AppliedException> {
+        self.exceptions.iter().find_map(|e| {
+            let expiry = e.expiry().ok()?;
+            (expiry > now && e.covers(resource, namespace)).then(|| AppliedException {
+                name: e.name.clone(),
+                reason: e.reason.clone(),
+                expires: expiry.to_rfc3339(),
+            })
+        })
+    }
+}
+
+/// Options of a render evaluation.
+#[derive(Debug, Clone)]
+pub struct RenderOptions {
+    /// The namespace of namespaced objects that set none (as `kubectl -n`).
+    pub default_namespace: Option<String>,
+    /// The time exceptions are checked against.
+    pub now: DateTime<Utc>,
+}
+
+/// What evaluating a render produced, for a report.
+#[derive(Debug, Default)]
+pub struct RenderOutcome {
+    /// Findings, in object order then policy order.
+    pub findings: Vec<Finding>,
+    /// Errors.
+    pub errors: Vec<ErrorEntry>,
+    /// Notices (expired exceptions).
+    pub notices: Vec<Notice>,
+    /// (object, policy) pairs judged.
+    pub evaluations: usize,
+}
+
+/// One call's worth of work.
+struct Job<'p> {
+    policy: usize,
+    bound: &'p BoundPolicy,
+    objects: Vec<usize>,
+}
+
+/// Judges every object with every policy that targets it.
+pub fn evaluate_render(
+    runtime: &Runtime,
+    policies: &[BoundPolicy],
+    resources: &[Resource],
+    options: &RenderOptions,
+) -> RenderOutcome {
+    let mut outcome = RenderOutcome {
+        notices: expired_exceptions(policies, options.now),
+        ..RenderOutcome::default()
+    };
+    let tapes: Vec<Vec<u8>> = resources
+        .par_iter()
+        .map(|r| gate_tape::encode(&r.object))
+        .collect();
+    let default_ns = options.default_namespace.as_deref();
+
+    let mut jobs = Vec::new();
+    let mut inventories = Vec::with_capacity(policies.len());
+    for (p, bound) in policies.iter().enumerate() {
+        let targets: Vec<usize> = (0..resources.len())
+            .filter(|&i| bound.judges(&resources[i], default_ns))
+            .collect();
+        outcome.evaluations += targets.len();
+        let inventory: Vec<&[u8]> = (0..resources.len())
+            .filter(|&i| bound.sees(&resources[i]))
+            .map(|i| tapes[i].as_slice())
+            .collect();
+        inventories.push(inventory);
+        for chunk in targets.chunks(BATCH) {
+            jobs.push(Job {
+                policy: p,
+                bound,
+                objects: chunk.to_vec(),
+            });
+        }
+    }
+
+    let results: Vec<(usize, usize, Result<Verdict, Error>)> = jobs
+        .par_iter()
+        .flat_map_iter(|job| run_job(runtime, job, &inventories[job.policy], &tapes))
+        .collect();
+
+    let mut judged: Vec<_> = results.into_iter().collect();
+    judged.sort_by_key(|(p, object, _)| (*object, *p));
+    for (p, index, result) in judged {
+        let bound = &policies[p];
+        let resource = &resources[index];
+        match result {
+            Ok(Verdict::Allowed) => {}
+            Ok(Verdict::Denied(violations)) => {
+                outcome
+                    .findings
+                    .push(finding(bound, resource, violations, default_ns, options.now));
+            }
+            Err(error) => outcome.errors.push(ErrorEntry {
+                message: format!("{}: {error}", resource.origin),
+                policy: Some(bound.name.clone()),
+                object: Some(resource.object_ref()),
+                file: None,
+                line: None,
+            }),
+        }
+    }
+    outcome
+}
+
+/// Runs one batch. If the batch fails, each object is retried alone so that the
+/// error names the objects that cause it, unless the failure was the time limit
+/// (retrying would multiply the wait).
+fn run_job(
+    runtime: &Runtime,
+    job: &Job<'_>,
+    inventory: &[&[u8]],
+    tapes: &[Vec<u8>],
+) -> Vec<(usize, usize, Result<Verdict, Error>)> {
+    let bound = job.bound;
+    let call = |objects: &[usize]| {
+        let batch: Vec<&[u8]> = objects.iter().map(|&i| tapes[i].as_slice()).collect();
+        bound
+            .policy
+            .evaluate(runtime, &bound.limits, &bound.settings, inventory, &batch)
+    };
+    match call(&job.objects) {
+        Ok(verdicts) => job
+            .objects
+            .iter()
+            .zip(verdicts)
+            .map(|(&i, v)| (job.policy, i, Ok(v)))
+            .collect(),
+        Err(error) => {
+            let timed_out = matches!(
+                error,
+                Error::Limit {
+                    limit: LimitKind::Time,
+                    ..
+                }
+            );
+            if job.objects.len() == 1 || timed_out {
+                let message = error.to_string();
+                return job
+                    .objects
+                    .iter()
+                    .map(|&i| (job.policy, i, Err(same_error(&error, &message))))
+                    .collect();
+            }
+            job.objects
+                .iter()
+                .map(|&i| {
+                    let single = call(&[i]).and_then(|mut v| {
+                        v.pop().ok_or_else(|| Error::Contract {
+                            policy: bound.policy.label().to_owned(),
+                            detail: "returned no verdict".into(),
+                        })
+                    });
+                    (job.policy, i, single)
+                })
+                .collect()
+        }
+    }
+}
+
+/// A copy of a batch error for each of its objects.
+fn same_error(error: &Error, message: &str) -> Error {
+    match error {
+        Error::Limit {
+            policy,
+            limit,
+            detail,
+        } => Error::Limit {
+            policy: policy.clone(),
+            limit: *limit,
+            detail: detail.clone(),
+        },
+        other => Error::Failed {
+            policy: other.policy().unwrap_or_default().to_owned(),
+            message: message.to_owned(),
+        },
+    }
+}
+
+fn finding(
+    bound: &BoundPolicy,
+    resource: &Resource,
+    violations: Vec<Violation>,
+    default_ns: Option<&str>,
+    now: DateTime<Utc>,
+) -> Finding {
+    let exception = bound.exception_for(resource, resource.effective_namespace(default_ns), now);
+    let action = match (&exception, bound.mode) {
+        (Some(_), _) => Action::Except,
+        (None, Mode::Audit) => Action::Warn,
+        (None, Mode::Enforce) => Action::Deny,
+    };
+    Finding {
+        object: resource.object_ref(),
+        policy: bound.name.clone(),
+        action,
+        exception,
+        violations,
+    }
+}
+
+fn expired_exceptions(policies: &[BoundPolicy], now: DateTime<Utc>) -> Vec<Notice> {
+    policies
+        .iter()
+        .flat_map(|bound| {
+            bound.exceptions.iter().filter_map(move |e| {
+                let expiry = e.expiry().ok()?;
+                (expiry <= now).then(|| Notice {
+                    message: format!(
+                        "exception {:?} of policy {} expired on {} and no longer applies (reason was: {})",
+                        e.name, bound.name, e.expires, e.reason
+                    ),
+                    policy: Some(bound.name.clone()),
+                })
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,24 @@
+//! The policy host: runs gate policies, WebAssembly components, under hard limits.
+//!
+//! - [`Runtime`] owns the wasmtime engine (fuel, epoch interruption, pooling
+//!   allocator), the linker with an empty WASI context, and the disk cache of
+//!   precompiled components.
+//! - [`CompiledPolicy`] is one loaded component: its self-description and an
+//!   `InstancePre` from which every batch gets a fresh instance.
+//! - [`evaluate_render`] judges every object of a render with every bound policy,
+//!   in parallel, and returns the findings and errors for a report.
+
+mod bindings;
+mod cache;
+mod engine;
+mod error;
+mod guest;
+mod limits;
+mod policy;
+
+pub use cache::ComponentCache;
+pub use engine::{BoundPolicy, RenderOptions, RenderOutcome, evaluate_render};
+pub use error::{Error, LimitKind, Result};
+pub use limits::Limits;
+pub use policy::{CompiledPolicy, SettingsProblem, Verdict};
+pub use guest::{Runtime, RuntimeConfig};

@@ -1,0 +1,339 @@
+//! One loaded policy component, and the calls into it.
+
+use crate::bindings::{self as wit, PolicyPre};
+use crate::error::{Error, LimitKind, Result};
+use crate::guest::{GuestState, MemoryLimitHit, Runtime};
+use crate::limits::Limits;
+use gate_core::report::{Control, PolicyInfo, Severity, Violation};
+use gate_core::selector::KindSelector;
+use sha2::{Digest, Sha256};
+use wasmtime::{Store, Trap};
+
+/// A policy component, compiled and linked, ready to instantiate.
+pub struct CompiledPolicy {
+    /// What it says about itself.
+    pub info: PolicyInfo,
+    /// `sha256:` digest of the component bytes.
+    pub digest: String,
+    /// Where it came from, for messages.
+    pub source: String,
+    /// Whether it was loaded from the precompiled cache.
+    pub from_cache: bool,
+    pre: PolicyPre<GuestState>,
+}
+
+/// One problem with settings, as the policy reported it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingsProblem {
+    /// The field; empty for the whole document.
+    pub field: String,
+    /// The message.
+    pub message: String,
+}
+
+impl std::fmt::Display for SettingsProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.field.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "field `{}`: {}", self.field, self.message)
+        }
+    }
+}
+
+/// A policy's judgement of one object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Complies.
+    Allowed,
+    /// Does not comply.
+    Denied(Vec<Violation>),
+}
+
+/// The `sha256:` digest of component bytes.
+pub fn digest_of(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+}
+
+fn severity(s: wit::Severity) -> Severity {
+    match s {
+        wit::Severity::Info => Severity::Info,
+        wit::Severity::Low => Severity::Low,
+        wit::Severity::Medium => Severity::Medium,
+        wit::Severity::High => Severity::High,
+        wit::Severity::Critical => Severity::Critical,
+    }
+}
+
+fn selector(s: wit::KindSelector) -> KindSelector {
+    KindSelector {
+        group: s.group,
+        version: s.version,
+        kind: s.kind,
+    }
+}
+
+impl CompiledPolicy {
+    /// Compiles (or loads from cache) a component, links it, and asks it to describe itself.
+    /// `source` names it in errors; `digest` may be given when already known.
+    pub fn load(
+        runtime: &Runtime,
+        source: &str,
+        bytes: &[u8],
+        digest: Option<&str>,
+    ) -> Result<CompiledPolicy> {
+        let digest = digest.map_or_else(|| digest_of(bytes), str::to_owned);
+        let load_error = |detail: String| Error::Load {
+            policy: source.to_owned(),
+            detail,
+        };
+        let (component, from_cache) = runtime.component(&digest, bytes).map_err(|e| match e {
+            Error::Load { detail, .. } => load_error(detail),
+            other => other,
+        })?;
+        let pre = runtime
+            .prepare(&component)
+            .map_err(|e| load_error(format!("{e:#}")))?;
+        let mut policy = CompiledPolicy {
+            info: placeholder_info(),
+            digest,
+            source: source.to_owned(),
+            from_cache,
+            pre,
+        };
+        policy.info = policy.describe(runtime)?;
+        Ok(policy)
+    }
+
+    /// The name errors use: the policy's own name once known, else its source.
+    pub fn label(&self) -> &str {
+        if self.info.name.is_empty() {
+            &self.source
+        } else {
+            &self.info.name
+        }
+    }
+
+    fn describe(&self, runtime: &Runtime) -> Result<PolicyInfo> {
+        let limits = Limits::default();
+        let raw = self.call(runtime, &limits, 0, |policy, store| {
+            policy.call_describe(store)
+        })?;
+        let contract = |detail: String| Error::Contract {
+            policy: self.source.clone(),
+            detail,
+        };
+        if raw.name.is_empty() {
+            return Err(contract("describe returned an empty name".into()));
+        }
+        if raw.targets.is_empty() {
+            return Err(contract(format!("policy {:?} declares no targets", raw.name)));
+        }
+        let settings_schema = serde_json::from_str(&raw.settings_schema)
+            .map_err(|e| contract(format!("settings-schema is not JSON: {e}")))?;
+        Ok(PolicyInfo {
+            name: raw.name,
+            version: raw.version,
+            title: raw.title,
+            description: raw.description,
+            severity: severity(raw.severity),
+            category: raw.category,
+            targets: raw.targets.into_iter().map(selector).collect(),
+            inventory: raw.inventory.into_iter().map(selector).collect(),
+            settings_schema,
+            controls: raw
+                .controls
+                .into_iter()
+                .map(|c| Control {
+                    framework: c.framework,
+                    id: c.id,
+                    title: c.title,
+                })
+                .collect(),
+        })
+    }
+
+    /// Asks the policy to check settings (a JSON document).
+    pub fn validate_settings(&self, runtime: &Runtime, settings: &str) -> Result<()> {
+        let limits = Limits::default();
+        let outcome = self.call(runtime, &limits, 0, |policy, store| {
+            policy.call_validate_settings(store, settings)
+        })?;
+        outcome.map_err(|errors| Error::Settings {
+            policy: self.label().to_owned(),
+            problems: errors
+                .into_iter()
+                .map(|e| SettingsProblem {
+                    field: e.field,
+                    message: e.message,
+                })
+                .collect(),
+        })
+    }
+
+    /// Judges a batch of objects (tapes) in a fresh instance.
+    pub fn evaluate(
+        &self,
+        runtime: &Runtime,
+        limits: &Limits,
+        settings: &str,
+        inventory: &[&[u8]],
+        objects: &[&[u8]],
+    ) -> Result<Vec<Verdict>> {
+        let request = wit::Evaluation {
+            settings: settings.to_owned(),
+            inventory: inventory.iter().map(|t| t.to_vec()).collect(),
+            objects: objects.iter().map(|t| t.to_vec()).collect(),
+        };
+        let outcome = self.call(runtime, limits, objects.len(), |policy, store| {
+            policy.call_evaluate(store, &request)
+        })?;
+        let verdicts = outcome.map_err(|message| Error::Failed {
+            policy: self.label().to_owned(),
+            message: truncate(&message, 4096),
+        })?;
+        if verdicts.len() != objects.len() {
+            return Err(Error::Contract {
+                policy: self.label().to_owned(),
+                detail: format!(
+                    "returned {} verdicts for {} objects",
+                    verdicts.len(),
+                    objects.len()
+                ),
+            });
+        }
+        let output: usize = verdicts
+            .iter()
+            .map(|v| match v {
+                wit::Verdict::Allowed => 0,
+                wit::Verdict::Denied(vs) => vs.iter().map(|v| v.message.len() + v.path.len()).sum(),
+            })
+            .sum();
+        if output > limits.max_output_bytes {
+            return Err(Error::Limit {
+                policy: self.label().to_owned(),
+                limit: LimitKind::Output,
+                detail: format!("{output} bytes returned, {} allowed", limits.max_output_bytes),
+            });
+        }
+        Ok(verdicts
+            .into_iter()
+            .map(|v| self.verdict(v))
+            .collect())
+    }
+
+    fn verdict(&self, raw: wit::Verdict) -> Verdict {
+        match raw {
+            wit::Verdict::Allowed => Verdict::Allowed,
+            wit::Verdict::Denied(violations) if violations.is_empty() => {
+                Verdict::Denied(vec![Violation {
+                    message: "denied without a reason (the policy returned no violation)".into(),
+                    path: String::new(),
+                    severity: self.info.severity,
+                }])
+            }
+            wit::Verdict::Denied(violations) => Verdict::Denied(
+                violations
+                    .into_iter()
+                    .map(|v| Violation {
+                        message: v.message,
+                        path: v.path,
+                        severity: v.severity.map_or(self.info.severity, severity),
+                    })
+                    .collect(),
+            ),
+        }
+    }
+
+    /// Runs one export in a fresh instance and turns every failure into an error
+    /// that names the policy and, for a limit, which one.
+    fn call<T>(
+        &self,
+        runtime: &Runtime,
+        limits: &Limits,
+        objects: usize,
+        f: impl FnOnce(&wit::Policy, &mut Store<GuestState>) -> wasmtime::Result<T>,
+    ) -> Result<T> {
+        let mut store = runtime.store(limits, objects)?;
+        let result = self
+            .pre
+            .instantiate(&mut store)
+            .and_then(|policy| f(&policy, &mut store));
+        result.map_err(|e| self.failure(e, &store, limits, objects))
+    }
+
+    fn failure(
+        &self,
+        error: wasmtime::Error,
+        store: &Store<GuestState>,
+        limits: &Limits,
+        objects: usize,
+    ) -> Error {
+        let policy = self.label().to_owned();
+        let limit = |limit, detail| Error::Limit {
+            policy: policy.clone(),
+            limit,
+            detail,
+        };
+        if store.data().limiter.hit || error.downcast_ref::<MemoryLimitHit>().is_some() {
+            return limit(
+                LimitKind::Memory,
+                format!("{} MiB", limits.memory_bytes >> 20),
+            );
+        }
+        match error.downcast_ref::<Trap>() {
+            Some(Trap::OutOfFuel) => {
+                return limit(LimitKind::Fuel, format!("{} units", limits.fuel_for(objects)));
+            }
+            Some(Trap::Interrupt) => {
+                return limit(LimitKind::Time, format!("{} ms", limits.timeout.as_millis()));
+            }
+            Some(Trap::StackOverflow) => {
+                return limit(LimitKind::Stack, "call stack exhausted".into());
+            }
+            _ => {}
+        }
+        let stderr = store.data().stderr.contents();
+        let stderr = String::from_utf8_lossy(&stderr);
+        let stderr = stderr.trim();
+        let trap = error
+            .downcast_ref::<Trap>()
+            .map_or_else(|| first_line(&format!("{error:#}")), |t| t.to_string());
+        let detail = if stderr.is_empty() {
+            trap
+        } else {
+            format!("{trap}; the policy wrote: {}", truncate(stderr, 2048))
+        };
+        Error::Trap { policy, detail }
+    }
+}
+
+fn first_line(text: &str) -> String {
+    text.lines().next().unwrap_or_default().to_owned()
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes)", &text[..end], text.len())
+}
+
+fn placeholder_info() -> PolicyInfo {
+    PolicyInfo {
+        name: String::new(),
+        version: String::new(),
+        title: String::new(),
+        description: String::new(),
+        severity: Severity::Medium,
+        category: String::new(),
+        targets: Vec::new(),
+        inventory: Vec::new(),
+        settings_schema: serde_json::Value::Null,
+        controls: Vec::new(),
+    }
+}
