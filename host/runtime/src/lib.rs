@@ -20,5 +20,5 @@ pub use cache::ComponentCache;
 pub use engine::{BoundPolicy, RenderOptions, RenderOutcome, evaluate_render};
 pub use error::{Error, LimitKind, Result};
 pub use limits::Limits;
-pub use policy::{CompiledPolicy, SettingsProblem, Verdict};
+pub use policy::{CompiledPolicy, SettingsProblem, Verdict, digest_of};
 pub use guest::{Runtime, RuntimeConfig};

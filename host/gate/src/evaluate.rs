@@ -1,0 +1,58 @@
+//! The one engine call behind every front door.
+
+use crate::loader::LoadedBundle;
+use crate::sources::Loaded;
+use chrono::{DateTime, Utc};
+use gate_core::report::Report;
+use gate_runtime::{RenderOptions, Runtime, evaluate_render};
+
+/// How a render is judged.
+#[derive(Debug, Clone)]
+pub struct EvaluateOptions {
+    /// The namespace of namespaced objects that set none.
+    pub default_namespace: Option<String>,
+    /// The time exceptions are checked against.
+    pub now: DateTime<Utc>,
+}
+
+impl Default for EvaluateOptions {
+    fn default() -> Self {
+        EvaluateOptions {
+            default_namespace: None,
+            now: Utc::now(),
+        }
+    }
+}
+
+/// Judges a loaded render with a loaded bundle and reports everything: findings,
+/// errors from loading the manifests and from the policies, skipped documents.
+pub fn evaluate(
+    runtime: &Runtime,
+    bundle: &LoadedBundle,
+    render: Loaded,
+    options: &EvaluateOptions,
+) -> Report {
+    let outcome = evaluate_render(
+        runtime,
+        &bundle.policies,
+        &render.resources,
+        &RenderOptions {
+            default_namespace: options.default_namespace.clone(),
+            now: options.now,
+        },
+    );
+    let mut errors = render.errors;
+    errors.extend(outcome.errors);
+    let mut notices = bundle.notices.clone();
+    notices.extend(outcome.notices);
+    Report::new(
+        bundle.name.clone(),
+        bundle.runs.clone(),
+        render.resources.len(),
+        outcome.evaluations,
+        outcome.findings,
+        errors,
+        render.skipped,
+        notices,
+    )
+}

@@ -1,0 +1,120 @@
+//! JUnit XML: a test suite per policy, a test case per object it found something on.
+
+use super::{object_label, summary_line};
+use gate_core::report::{Action, Report};
+use std::fmt::Write;
+
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            // XML 1.0 cannot carry most control characters, even escaped.
+            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => out.push('\u{fffd}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+pub fn render(report: &Report) -> String {
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let failures = report.summary.denied;
+    let _ = writeln!(
+        out,
+        "<testsuites name=\"gate\" tests=\"{}\" failures=\"{failures}\" errors=\"{}\">",
+        report.summary.evaluations, report.summary.errors
+    );
+    for policy in &report.policies {
+        let findings: Vec<_> = report.results.iter().filter(|f| f.policy == policy.name).collect();
+        let denied = findings.iter().filter(|f| f.action == Action::Deny).count();
+        let excepted = findings.iter().filter(|f| f.action == Action::Except).count();
+        let errors: Vec<_> = report
+            .errors
+            .iter()
+            .filter(|e| e.policy.as_deref() == Some(policy.name.as_str()))
+            .collect();
+        let _ = writeln!(
+            out,
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{denied}\" errors=\"{}\" skipped=\"{excepted}\">",
+            escape(&policy.name),
+            findings.len() + errors.len(),
+            errors.len()
+        );
+        for f in findings {
+            let name = format!("{} ({})", object_label(&f.object), f.object.origin);
+            let details: Vec<String> = f
+                .violations
+                .iter()
+                .map(|v| {
+                    if v.path.is_empty() {
+                        v.message.clone()
+                    } else {
+                        format!("{} (at {})", v.message, v.path)
+                    }
+                })
+                .collect();
+            let _ = writeln!(
+                out,
+                "    <testcase classname=\"{}\" name=\"{}\" file=\"{}\" line=\"{}\">",
+                escape(&policy.name),
+                escape(&name),
+                escape(&f.object.origin.file),
+                f.object.origin.line
+            );
+            match f.action {
+                Action::Deny => {
+                    let _ = writeln!(
+                        out,
+                        "      <failure type=\"deny\" message=\"{}\">{}</failure>",
+                        escape(&details[0]),
+                        escape(&details.join("\n"))
+                    );
+                }
+                Action::Warn => {
+                    let _ = writeln!(out, "      <system-out>{}</system-out>", escape(&format!("warning: {}", details.join("\n"))));
+                }
+                Action::Except => {
+                    let why = f.exception.as_ref().map_or(String::new(), |e| {
+                        format!("exception {}: {} (until {})", e.name, e.reason, e.expires)
+                    });
+                    let _ = writeln!(out, "      <skipped message=\"{}\"/>", escape(&why));
+                }
+            }
+            out.push_str("    </testcase>\n");
+        }
+        for e in errors {
+            let _ = writeln!(
+                out,
+                "    <testcase classname=\"{}\" name=\"evaluation\">\n      <error message=\"{}\"/>\n    </testcase>",
+                escape(&policy.name),
+                escape(&e.message)
+            );
+        }
+        out.push_str("  </testsuite>\n");
+    }
+    let general: Vec<_> = report.errors.iter().filter(|e| e.policy.is_none()).collect();
+    if !general.is_empty() {
+        let _ = writeln!(
+            out,
+            "  <testsuite name=\"gate\" tests=\"{0}\" failures=\"0\" errors=\"{0}\">",
+            general.len()
+        );
+        for e in general {
+            let _ = writeln!(
+                out,
+                "    <testcase classname=\"gate\" name=\"{}\">\n      <error message=\"{}\"/>\n    </testcase>",
+                escape(e.file.as_deref().unwrap_or("input")),
+                escape(&e.message)
+            );
+        }
+        out.push_str("  </testsuite>\n");
+    }
+    let _ = writeln!(out, "  <!-- {} -->", escape(&summary_line(report)).replace("--", "- -"));
+    out.push_str("</testsuites>\n");
+    out
+}

@@ -1,0 +1,50 @@
+//! The text format.
+
+use super::{object_label, summary_line};
+use gate_core::report::{Action, Report};
+use std::fmt::Write;
+
+pub fn render(report: &Report) -> String {
+    let mut out = String::new();
+    let mut previous: Option<(&str, usize, Option<usize>)> = None;
+    for finding in &report.results {
+        let o = &finding.object;
+        let key = (o.origin.file.as_str(), o.origin.document, o.origin.item);
+        if previous != Some(key) {
+            if previous.is_some() {
+                out.push('\n');
+            }
+            let _ = writeln!(out, "{}  {}", o.origin, object_label(o));
+            previous = Some(key);
+        }
+        let label = match finding.action {
+            Action::Deny => "DENY  ",
+            Action::Warn => "WARN  ",
+            Action::Except => "EXCEPT",
+        };
+        for v in &finding.violations {
+            let _ = writeln!(out, "  {label} {}: {} [{}]", finding.policy, v.message, v.severity.as_str());
+            if !v.path.is_empty() {
+                let _ = writeln!(out, "         at {}", v.path);
+            }
+        }
+        if let Some(e) = &finding.exception {
+            let _ = writeln!(out, "         exception {:?} until {}: {}", e.name, e.expires, e.reason);
+        }
+    }
+    if !report.results.is_empty() {
+        out.push('\n');
+    }
+    for error in &report.errors {
+        let _ = writeln!(out, "error: {}", error.message);
+    }
+    for notice in &report.notices {
+        let _ = writeln!(out, "warning: {}", notice.message);
+    }
+    if !report.errors.is_empty() || !report.notices.is_empty() {
+        out.push('\n');
+    }
+    out.push_str(&summary_line(report));
+    out.push('\n');
+    out
+}
