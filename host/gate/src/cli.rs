@@ -1,6 +1,7 @@
 //! The command line.
 
 use crate::check::CheckArgs;
+use crate::policy::PolicyCommand;
 use clap::{Args, Parser, Subcommand};
 use gate_runtime::{Runtime, RuntimeConfig};
 use std::path::PathBuf;
@@ -18,6 +19,9 @@ pub struct Cli {
 enum Command {
     /// Check manifests against a bundle. Exit 0 allowed, 1 denied, 2 error.
     Check(CheckArgs),
+    /// Write, test, build and publish policies.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
 }
 
 impl Cli {
@@ -25,6 +29,7 @@ impl Cli {
     pub fn run(self) -> anyhow::Result<ExitCode> {
         match self.command {
             Command::Check(args) => args.run(),
+            Command::Policy(command) => command.run(),
         }
     }
 }

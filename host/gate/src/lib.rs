@@ -11,6 +11,8 @@ pub mod cli;
 pub mod evaluate;
 pub mod loader;
 pub mod output;
+pub mod policy;
+pub mod policy_test;
 pub mod sources;
 
 /// Logs to stderr, filtered by `GATE_LOG` (default: warnings).
