@@ -90,13 +90,16 @@ impl Runtime {
     pub(crate) fn component(&self, digest: &str, bytes: &[u8]) -> Result<(Component, bool)> {
         if let Some(cache) = &self.cache {
             if let Some(component) = cache.load(&self.engine, digest) {
+                tracing::debug!(%digest, "component loaded from cache");
                 return Ok((component, true));
             }
         }
+        let started = std::time::Instant::now();
         let component = Component::new(&self.engine, bytes).map_err(|e| Error::Load {
             policy: digest.to_owned(),
             detail: format!("{e:#}"),
         })?;
+        tracing::debug!(%digest, elapsed = ?started.elapsed(), "component compiled");
         if let Some(cache) = &self.cache {
             cache.store(digest, &component);
         }

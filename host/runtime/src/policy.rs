@@ -295,7 +295,14 @@ impl CompiledPolicy {
         }
         let stderr = store.data().stderr.contents();
         let stderr = String::from_utf8_lossy(&stderr);
-        let stderr = stderr.trim();
+        // One line, without the standard library's advice about RUST_BACKTRACE.
+        let stderr = stderr
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with("note: run with `RUST_BACKTRACE"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let stderr = stderr.as_str();
         let trap = error
             .downcast_ref::<Trap>()
             .map_or_else(|| first_line(&format!("{error:#}")), |t| t.to_string());

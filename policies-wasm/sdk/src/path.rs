@@ -66,6 +66,12 @@ impl From<&FieldPath> for FieldPath {
     }
 }
 
+impl From<String> for FieldPath {
+    fn from(path: String) -> Self {
+        FieldPath(path)
+    }
+}
+
 impl From<&str> for FieldPath {
     fn from(path: &str) -> Self {
         FieldPath(path.to_owned())
