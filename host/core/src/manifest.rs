@@ -130,7 +130,7 @@ fn parse_yaml(file: &str, text: &str, parsed: &mut Parsed) -> Result<()> {
                 line,
                 column,
                 format: "YAML",
-                message: strip_location(&e.to_string()),
+                message: relocate(&strip_location(&e.to_string()), chunk.first_line - 1),
             }
         })?;
         let origin = Origin {
@@ -152,6 +152,28 @@ fn strip_location(message: &str) -> String {
         Some(i) => message[..i].to_owned(),
         None => message.to_owned(),
     }
+}
+
+/// Shifts every "line N" in a parser message by `offset`: serde_yaml counts lines
+/// from the start of the document, users count them from the start of the file.
+fn relocate(message: &str, offset: usize) -> String {
+    if offset == 0 {
+        return message.to_owned();
+    }
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(at) = rest.find("line ") {
+        let (before, after) = rest.split_at(at + 5);
+        out.push_str(before);
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        match after[..digits].parse::<usize>() {
+            Ok(n) => out.push_str(&(n + offset).to_string()),
+            Err(_) => out.push_str(&after[..digits]),
+        }
+        rest = &after[digits..];
+    }
+    out.push_str(rest);
+    out
 }
 
 fn parse_json(file: &str, text: &str, parsed: &mut Parsed) -> Result<()> {
@@ -291,6 +313,9 @@ mod tests {
         assert_eq!(file, "bad.yaml");
         assert!(*line >= 7, "error line {line} must point into the second document");
         assert!(err.to_string().starts_with("bad.yaml:"), "{err}");
+        for relative in ["line 1 ", "line 2 ", "line 3 ", "line 4 "] {
+            assert!(!err.to_string().contains(relative), "positions must be absolute: {err}");
+        }
     }
 
     #[test]

@@ -122,7 +122,7 @@ pub struct AppliedException {
     pub name: String,
     /// Its reason.
     pub reason: String,
-    /// When it expires (RFC 3339).
+    /// When it expires, as the bundle says it (a date holds through its end, UTC).
     pub expires: String,
 }
 

@@ -69,7 +69,7 @@ impl BoundPolicy {
             (expiry > now && e.covers(resource, namespace)).then(|| AppliedException {
                 name: e.name.clone(),
                 reason: e.reason.clone(),
-                expires: expiry.to_rfc3339(),
+                expires: e.expires.clone(),
             })
         })
     }

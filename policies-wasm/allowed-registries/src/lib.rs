@@ -116,10 +116,10 @@ impl Policy for AllowedRegistries {
             .filter(|c| !self.exempt(c) && !self.allows(c.image()))
             .map(|c| {
                 let message = if c.image().is_empty() {
-                    format!("container \"{}\" has no image", c.name())
+                    format!("container {:?} has no image", c.name())
                 } else {
                     format!(
-                        "container \"{}\" uses image \"{}\", which is not from an allowed registry ({})",
+                        "container {:?} uses image {:?}, which is not from an allowed registry ({})",
                         c.name(),
                         c.image(),
                         self.allowed_list()

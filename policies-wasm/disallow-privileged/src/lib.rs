@@ -66,7 +66,7 @@ impl Policy for DisallowPrivileged {
             .map(|c| {
                 Violation::new(
                     c.path.keys(&["securityContext", "privileged"]),
-                    format!("container \"{}\" must not run privileged", c.name()),
+                    format!("container {:?} must not run privileged", c.name()),
                 )
             })
             .collect()

@@ -22,13 +22,8 @@ fn escape(text: &str) -> String {
 }
 
 pub fn render(report: &Report) -> String {
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let failures = report.summary.denied;
-    let _ = writeln!(
-        out,
-        "<testsuites name=\"gate\" tests=\"{}\" failures=\"{failures}\" errors=\"{}\">",
-        report.summary.evaluations, report.summary.errors
-    );
+    let mut out = String::new();
+    let (mut tests, mut failures, mut error_count) = (0, 0, 0);
     for policy in &report.policies {
         let findings: Vec<_> = report.results.iter().filter(|f| f.policy == policy.name).collect();
         let denied = findings.iter().filter(|f| f.action == Action::Deny).count();
@@ -38,6 +33,9 @@ pub fn render(report: &Report) -> String {
             .iter()
             .filter(|e| e.policy.as_deref() == Some(policy.name.as_str()))
             .collect();
+        tests += findings.len() + errors.len();
+        failures += denied;
+        error_count += errors.len();
         let _ = writeln!(
             out,
             "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{denied}\" errors=\"{}\" skipped=\"{excepted}\">",
@@ -99,6 +97,8 @@ pub fn render(report: &Report) -> String {
     }
     let general: Vec<_> = report.errors.iter().filter(|e| e.policy.is_none()).collect();
     if !general.is_empty() {
+        tests += general.len();
+        error_count += general.len();
         let _ = writeln!(
             out,
             "  <testsuite name=\"gate\" tests=\"{0}\" failures=\"0\" errors=\"{0}\">",
@@ -116,5 +116,7 @@ pub fn render(report: &Report) -> String {
     }
     let _ = writeln!(out, "  <!-- {} -->", escape(&summary_line(report)).replace("--", "- -"));
     out.push_str("</testsuites>\n");
-    out
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"gate\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{error_count}\">\n{out}"
+    )
 }
