@@ -36,14 +36,17 @@ extern crate self as gate_policy_sdk;
 pub mod bindings;
 mod glue;
 mod image;
+mod matching;
 mod object;
 mod path;
 mod pod;
 mod policy;
 pub mod quantity;
+mod security_context;
 
 pub use gate_tape::{Kind, Node};
 pub use image::ImageRef;
+pub use matching::{LabelSelector, container_exempt, image_matches};
 pub use object::{Object, Render};
 pub use path::FieldPath;
 pub use pod::{Container, ContainerList, PodSpec, Volume, containers, pod_spec, workload_kinds};

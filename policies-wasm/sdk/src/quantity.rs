@@ -39,6 +39,44 @@ pub fn of(node: crate::Node<'_>) -> Option<f64> {
     }
 }
 
+/// A quantity given in settings: `"500m"`, `"1Gi"`, or a plain number.
+#[derive(Clone, Debug, PartialEq, serde::Deserialize, schemars::JsonSchema)]
+#[serde(untagged)]
+pub enum Quantity {
+    /// Written as text, with an optional suffix.
+    Text(String),
+    /// Written as a plain number (cores or bytes).
+    Number(f64),
+}
+
+impl Quantity {
+    /// The value in base units, or `None` if it is malformed.
+    pub fn value(&self) -> Option<f64> {
+        match self {
+            Quantity::Text(text) => parse(text),
+            Quantity::Number(n) => Some(*n),
+        }
+    }
+}
+
+impl std::fmt::Display for Quantity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Quantity::Text(text) => f.write_str(text),
+            Quantity::Number(n) => write!(f, "{n}"),
+        }
+    }
+}
+
+/// The text of a quantity node as written: `"500m"`, or a number printed back.
+pub fn text(node: crate::Node<'_>) -> String {
+    match (node.as_str(), node.as_f64()) {
+        (Some(text), _) => text.to_owned(),
+        (None, Some(n)) => n.to_string(),
+        (None, None) => String::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::parse;
