@@ -1,0 +1,129 @@
+//! pss-host-ports: containers must not bind ports of the node.
+//!
+//! The "Host Ports" control of the baseline Pod Security Standard (upstream check
+//! `hostPorts`): every `ports[*].hostPort` must be unset or 0. Azure Policy's
+//! `minPort`/`maxPort` can allow a range instead.
+
+use gate_policy_sdk::container_exempt;
+use gate_policy_sdk::prelude::*;
+
+/// Settings, with the parameter names of Azure Policy and the Gatekeeper library.
+#[derive(Default, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+struct Settings {
+    /// Lowest allowed host port (Azure Policy's `minPort`); set with `maxPort`.
+    #[serde(alias = "min")]
+    min_port: Option<i64>,
+    /// Highest allowed host port (Azure Policy's `maxPort`); set with `minPort`.
+    #[serde(alias = "max")]
+    max_port: Option<i64>,
+    /// Images exempt from the check. A trailing `*` matches any suffix.
+    #[serde(alias = "excludedImages")]
+    exempt_images: Vec<String>,
+    /// Container names exempt from the check.
+    excluded_containers: Vec<String>,
+}
+
+struct HostPorts {
+    /// The allowed range of non-zero host ports, if any.
+    range: Option<(i64, i64)>,
+    settings: Settings,
+}
+
+impl HostPorts {
+    fn allows(&self, port: i64) -> bool {
+        port == 0
+            || self
+                .range
+                .is_some_and(|(min, max)| (min..=max).contains(&port))
+    }
+}
+
+impl Policy for HostPorts {
+    type Settings = Settings;
+
+    fn info() -> Info {
+        Info::new("pss-host-ports", "Containers must not use host ports")
+            .version(env!("CARGO_PKG_VERSION"))
+            .description(
+                "Pod Security Standards, baseline, Host Ports: denies init, regular and ephemeral \
+                 containers that set a non-zero ports[*].hostPort. A host port binds the node's \
+                 interfaces, bypassing network policies and Service load balancing. minPort and \
+                 maxPort can allow a range.",
+            )
+            .severity(Severity::Medium)
+            .category("pod-security")
+            .targets(workload_kinds())
+            .controls([
+                Control::cis(
+                    "5.2.13",
+                    "Minimize the admission of containers which use HostPorts",
+                ),
+                Control::iso27001("A.8.20", "Networks security"),
+            ])
+    }
+
+    fn new(settings: Settings) -> Result<Self, Vec<SettingsError>> {
+        let range = match (settings.min_port, settings.max_port) {
+            (None, None) => None,
+            (Some(min), Some(max)) if min <= max => Some((min, max)),
+            (Some(_), Some(_)) => {
+                return Err(vec![SettingsError::new(
+                    "minPort",
+                    "must not be greater than maxPort",
+                )]);
+            }
+            (Some(_), None) => {
+                return Err(vec![SettingsError::new(
+                    "maxPort",
+                    "must be set with minPort",
+                )]);
+            }
+            (None, Some(_)) => {
+                return Err(vec![SettingsError::new(
+                    "minPort",
+                    "must be set with maxPort",
+                )]);
+            }
+        };
+        Ok(HostPorts { range, settings })
+    }
+
+    fn evaluate(&self, object: &Object<'_>, _render: &Render<'_>) -> Vec<Violation> {
+        let settings = &self.settings;
+        containers(object)
+            .filter(|c| {
+                !container_exempt(c, &settings.exempt_images, &settings.excluded_containers)
+            })
+            .flat_map(|c| {
+                let base = c.path.key("ports");
+                c.get("ports")
+                    .items()
+                    .enumerate()
+                    .filter_map(|(i, port)| {
+                        let host_port = port.get("hostPort");
+                        if host_port.is_null() {
+                            return None;
+                        }
+                        // A non-integer hostPort is not valid; judge it rather than skip it.
+                        let number = host_port.as_i64();
+                        if number.is_some_and(|n| self.allows(n)) {
+                            return None;
+                        }
+                        let shown = number
+                            .map_or_else(|| "a non-integer value".to_owned(), |n| n.to_string());
+                        Some(Violation::new(
+                            base.index(i).key("hostPort"),
+                            format!(
+                                "hostPort: container \"{}\" must not use hostPort {shown}",
+                                c.name()
+                            ),
+                        ))
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+}
+
+export_policy!(HostPorts);

@@ -1,0 +1,86 @@
+//! pss-run-as-user: the pod and its containers must not set runAsUser to 0.
+//!
+//! The "Running as Non-root user" control of the restricted Pod Security Standard
+//! (upstream check `runAsUser`, policy 1.23+): `securityContext.runAsUser` of the pod
+//! and of every container must be unset or non-zero. Pods in a user namespace
+//! (`spec.hostUsers: false`) are exempt, as upstream since policy 1.35.
+
+use gate_policy_sdk::container_exempt;
+use gate_policy_sdk::prelude::*;
+
+/// Settings.
+#[derive(Default, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+struct Settings {
+    /// Images exempt from the check. A trailing `*` matches any suffix.
+    #[serde(alias = "excludedImages")]
+    exempt_images: Vec<String>,
+    /// Container names exempt from the check.
+    excluded_containers: Vec<String>,
+}
+
+struct RunAsUser {
+    settings: Settings,
+}
+
+/// A violation if this security context sets `runAsUser: 0`.
+fn root_user(security_context: Node<'_>, path: &FieldPath, who: &str) -> Option<Violation> {
+    (security_context.get("runAsUser").as_i64() == Some(0)).then(|| {
+        Violation::new(
+            path.keys(&["securityContext", "runAsUser"]),
+            format!("runAsUser=0: {who} must not set runAsUser=0"),
+        )
+    })
+}
+
+impl Policy for RunAsUser {
+    type Settings = Settings;
+
+    fn info() -> Info {
+        Info::new("pss-run-as-user", "Containers must not run as UID 0")
+            .version(env!("CARGO_PKG_VERSION"))
+            .description(
+                "Pod Security Standards, restricted, Running as Non-root user: denies pods and \
+                 init, regular and ephemeral containers that set securityContext.runAsUser to 0, \
+                 the root user. Pods with hostUsers: false are exempt.",
+            )
+            .severity(Severity::Medium)
+            .category("pod-security")
+            .targets(workload_kinds())
+            .controls([
+                Control::cis("5.2.7", "Minimize the admission of root containers"),
+                Control::iso27001("A.8.2", "Privileged access rights"),
+            ])
+    }
+
+    fn new(settings: Settings) -> Result<Self, Vec<SettingsError>> {
+        Ok(RunAsUser { settings })
+    }
+
+    fn evaluate(&self, object: &Object<'_>, _render: &Render<'_>) -> Vec<Violation> {
+        let Some(pod) = pod_spec(object) else {
+            return Vec::new();
+        };
+        if pod.in_user_namespace() {
+            return Vec::new();
+        }
+        let settings = &self.settings;
+        let pod_level = root_user(pod.security_context(), &pod.path, "pod");
+        let containers: Vec<Violation> = pod
+            .containers()
+            .filter(|c| {
+                !container_exempt(c, &settings.exempt_images, &settings.excluded_containers)
+            })
+            .filter_map(|c| {
+                root_user(
+                    c.security_context(),
+                    &c.path,
+                    &format!("container \"{}\"", c.name()),
+                )
+            })
+            .collect();
+        pod_level.into_iter().chain(containers).collect()
+    }
+}
+
+export_policy!(RunAsUser);

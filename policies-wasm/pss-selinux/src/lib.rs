@@ -1,0 +1,124 @@
+//! pss-selinux: pods and containers must not set custom SELinux users, roles or types.
+//!
+//! The "SELinux" control of the baseline Pod Security Standard (upstream check
+//! `seLinuxOptions`): in `securityContext.seLinuxOptions` of the pod and of every
+//! container, `type` must be unset or one of the container types, and `user` and
+//! `role` must be unset.
+
+use gate_policy_sdk::container_exempt;
+use gate_policy_sdk::prelude::*;
+
+/// The SELinux types the baseline standard allows (policy 1.31 added `container_engine_t`).
+const ALLOWED_TYPES: [&str; 4] = [
+    "container_t",
+    "container_init_t",
+    "container_kvm_t",
+    "container_engine_t",
+];
+
+/// Settings.
+#[derive(Default, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+struct Settings {
+    /// Images exempt from the check. A trailing `*` matches any suffix.
+    #[serde(alias = "excludedImages")]
+    exempt_images: Vec<String>,
+    /// Container names exempt from the check.
+    excluded_containers: Vec<String>,
+}
+
+struct SeLinux {
+    settings: Settings,
+}
+
+/// Is this value of a string field unset? The API treats `""` as unset.
+fn unset(value: Node<'_>) -> bool {
+    value.is_null() || value.as_str() == Some("")
+}
+
+fn shown(value: Node<'_>) -> String {
+    value.as_str().map_or_else(
+        || "a value that is not a string".to_owned(),
+        |v| format!("{v:?}"),
+    )
+}
+
+/// The forbidden fields of one security context's `seLinuxOptions`.
+fn check(security_context: Node<'_>, path: &FieldPath, who: &str) -> Vec<Violation> {
+    let options = security_context.get("seLinuxOptions");
+    let base = path.keys(&["securityContext", "seLinuxOptions"]);
+    let mut violations = Vec::new();
+    let selinux_type = options.get("type");
+    if !unset(selinux_type)
+        && !selinux_type
+            .as_str()
+            .is_some_and(|t| ALLOWED_TYPES.contains(&t))
+    {
+        violations.push(Violation::new(
+            base.key("type"),
+            format!(
+                "seLinuxOptions: {who} must not set securityContext.seLinuxOptions.type to {}",
+                shown(selinux_type)
+            ),
+        ));
+    }
+    for field in ["user", "role"] {
+        let value = options.get(field);
+        if !unset(value) {
+            violations.push(Violation::new(
+                base.key(field),
+                format!(
+                    "seLinuxOptions: {who} must not set securityContext.seLinuxOptions.{field} (found {})",
+                    shown(value)
+                ),
+            ));
+        }
+    }
+    violations
+}
+
+impl Policy for SeLinux {
+    type Settings = Settings;
+
+    fn info() -> Info {
+        Info::new(
+            "pss-selinux",
+            "Custom SELinux users, roles and types are not allowed",
+        )
+        .version(env!("CARGO_PKG_VERSION"))
+        .description(
+            "Pod Security Standards, baseline, SELinux: denies pods and containers whose \
+                 securityContext.seLinuxOptions sets a user or role, or a type other than \
+                 container_t, container_init_t, container_kvm_t or container_engine_t. A custom \
+                 SELinux label can lift the confinement the runtime applies to containers.",
+        )
+        .severity(Severity::Medium)
+        .category("pod-security")
+        .targets(workload_kinds())
+        .controls([Control::cis(
+            "5.7.3",
+            "Apply SecurityContext to your Pods and Containers",
+        )])
+    }
+
+    fn new(settings: Settings) -> Result<Self, Vec<SettingsError>> {
+        Ok(SeLinux { settings })
+    }
+
+    fn evaluate(&self, object: &Object<'_>, _render: &Render<'_>) -> Vec<Violation> {
+        let Some(pod) = pod_spec(object) else {
+            return Vec::new();
+        };
+        let settings = &self.settings;
+        let mut violations = check(pod.security_context(), &pod.path, "pod");
+        for c in pod.containers() {
+            if !container_exempt(&c, &settings.exempt_images, &settings.excluded_containers) {
+                let who = format!("container \"{}\"", c.name());
+                violations.extend(check(c.security_context(), &c.path, &who));
+            }
+        }
+        violations
+    }
+}
+
+export_policy!(SeLinux);
