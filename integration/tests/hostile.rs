@@ -2,6 +2,8 @@
 //! limit, with an error that names the policy and the limit. A test fails if the
 //! limit is not enforced (the watchdog turns a hang into a failure).
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod support;
 
 use std::path::{Path, PathBuf};

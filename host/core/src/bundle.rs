@@ -273,12 +273,12 @@ impl Bundle {
             if !policy.settings.is_object() {
                 return Err(err(format!("{at}.settings must be a mapping")));
             }
-            if let Some(digest) = &policy.digest {
-                if !is_sha256_digest(digest) {
-                    return Err(err(format!(
-                        "{at}.digest {digest:?} is not sha256: followed by 64 hex digits"
-                    )));
-                }
+            if let Some(digest) = &policy.digest
+                && !is_sha256_digest(digest)
+            {
+                return Err(err(format!(
+                    "{at}.digest {digest:?} is not sha256: followed by 64 hex digits"
+                )));
             }
             for (j, exception) in policy.exceptions.iter().enumerate() {
                 exception

@@ -238,18 +238,34 @@ pub struct Report {
     pub notices: Vec<Notice>,
 }
 
+/// What a run found, before the summary and decision are derived.
+#[derive(Debug, Default)]
+pub struct Findings {
+    /// Objects loaded.
+    pub objects: usize,
+    /// (object, policy) pairs judged.
+    pub evaluations: usize,
+    /// Findings, in object order then policy order.
+    pub results: Vec<Finding>,
+    /// Errors.
+    pub errors: Vec<ErrorEntry>,
+    /// Skipped documents.
+    pub skipped: Vec<Skipped>,
+    /// Warnings about the run.
+    pub notices: Vec<Notice>,
+}
+
 impl Report {
     /// Assembles a report and derives its summary and decision.
-    pub fn new(
-        bundle: String,
-        policies: Vec<PolicyRun>,
-        objects: usize,
-        evaluations: usize,
-        results: Vec<Finding>,
-        errors: Vec<ErrorEntry>,
-        skipped: Vec<Skipped>,
-        notices: Vec<Notice>,
-    ) -> Report {
+    pub fn new(bundle: String, policies: Vec<PolicyRun>, findings: Findings) -> Report {
+        let Findings {
+            objects,
+            evaluations,
+            results,
+            errors,
+            skipped,
+            notices,
+        } = findings;
         let count = |action| results.iter().filter(|f| f.action == action).count();
         let summary = Summary {
             objects,

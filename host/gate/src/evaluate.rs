@@ -3,7 +3,7 @@
 use crate::loader::LoadedBundle;
 use crate::sources::Loaded;
 use chrono::{DateTime, Utc};
-use gate_core::report::Report;
+use gate_core::report::{Findings, Report};
 use gate_runtime::{RenderOptions, Runtime, evaluate_render};
 
 /// How a render is judged.
@@ -48,11 +48,13 @@ pub fn evaluate(
     Report::new(
         bundle.name.clone(),
         bundle.runs.clone(),
-        render.resources.len(),
-        outcome.evaluations,
-        outcome.findings,
-        errors,
-        render.skipped,
-        notices,
+        Findings {
+            objects: render.resources.len(),
+            evaluations: outcome.evaluations,
+            results: outcome.findings,
+            errors,
+            skipped: render.skipped,
+            notices,
+        },
     )
 }
