@@ -2,7 +2,8 @@
 
 use crate::cli::RuntimeArgs;
 use crate::evaluate::{EvaluateOptions, evaluate};
-use crate::loader::{BundleRef, LocalResolver, load_bundle};
+use crate::loader::{BundleRef, load_bundle};
+use crate::registry_args::RegistryArgs;
 use crate::output::{OutputFormat, render};
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
@@ -39,6 +40,18 @@ pub struct CheckArgs {
     #[arg(long, hide = true)]
     pub now: Option<DateTime<Utc>>,
 
+    /// Use only the local OCI store: no registry is contacted.
+    #[arg(long)]
+    pub offline: bool,
+
+    /// The trust policy for OCI modules [default: the bundle's spec.trust, or trustpolicy.json beside it].
+    #[arg(long)]
+    pub trust_policy: Option<PathBuf>,
+
+    /// Registry options.
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+
     /// Runtime options.
     #[command(flatten)]
     pub runtime: RuntimeArgs,
@@ -48,7 +61,13 @@ impl CheckArgs {
     /// Runs the check; the exit code is the report's decision.
     pub fn run(self) -> Result<ExitCode> {
         let runtime = self.runtime.runtime()?;
-        let bundle = load_bundle(&runtime, &self.bundle, &LocalResolver)?;
+        let resolver = crate::oci_resolver::resolver_for(
+            &self.bundle,
+            &self.registry,
+            self.offline,
+            self.trust_policy.as_deref(),
+        )?;
+        let bundle = load_bundle(&runtime, &self.bundle, resolver.as_ref())?;
         let render_input = crate::sources::load(&self.paths);
         let options = EvaluateOptions {
             default_namespace: self.namespace.clone(),

@@ -1,5 +1,6 @@
 //! The command line.
 
+use crate::bundle_cmd::BundleCommand;
 use crate::check::CheckArgs;
 use crate::policy::PolicyCommand;
 use clap::{Args, Parser, Subcommand};
@@ -22,14 +23,20 @@ enum Command {
     /// Write, test, build and publish policies.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Pin a bundle's OCI modules, and move them to air-gapped sites.
+    #[command(subcommand)]
+    Bundle(BundleCommand),
 }
 
 impl Cli {
     /// Runs the command and returns the process exit code.
     pub fn run(self) -> anyhow::Result<ExitCode> {
+        // rustls needs one crypto provider per process before any registry connection.
+        gate_oci::install_crypto_provider();
         match self.command {
             Command::Check(args) => args.run(),
             Command::Policy(command) => command.run(),
+            Command::Bundle(command) => command.run(),
         }
     }
 }

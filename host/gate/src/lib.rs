@@ -6,13 +6,18 @@
 //! [`gate_core::report::Report`].
 
 pub mod builtin;
+pub mod bundle_cmd;
 pub mod check;
 pub mod cli;
 pub mod evaluate;
 pub mod loader;
+pub mod oci_resolver;
 pub mod output;
 pub mod policy;
+pub mod policy_new;
+pub mod policy_oci;
 pub mod policy_test;
+pub mod registry_args;
 pub mod sources;
 
 /// Logs to stderr, filtered by `GATE_LOG` (default: warnings).

@@ -2,6 +2,8 @@
 
 use crate::builtin;
 use crate::cli::RuntimeArgs;
+use crate::policy_new::{BuildArgs, NewArgs};
+use crate::policy_oci::{InspectArgs, PullArgs, PushArgs};
 use crate::policy_test;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
@@ -14,6 +16,16 @@ use std::process::ExitCode;
 pub enum PolicyCommand {
     /// Run a policy's YAML cases (`cases/*.yaml`) against its compiled component.
     Test(TestArgs),
+    /// Scaffold a policy crate (with YAML cases and a README) in policies-wasm/.
+    New(NewArgs),
+    /// Build a policy crate for wasm32-wasip2.
+    Build(BuildArgs),
+    /// Publish a policy to an OCI registry (optionally signed).
+    Push(Box<PushArgs>),
+    /// Fetch a policy from a registry, check its digests, and verify it.
+    Pull(PullArgs),
+    /// Show a policy artifact: digests, annotations, self-description, signatures.
+    Inspect(InspectArgs),
 }
 
 impl PolicyCommand {
@@ -21,6 +33,11 @@ impl PolicyCommand {
     pub fn run(self) -> Result<ExitCode> {
         match self {
             PolicyCommand::Test(args) => args.run(),
+            PolicyCommand::New(args) => args.run(),
+            PolicyCommand::Build(args) => args.run(),
+            PolicyCommand::Push(args) => args.run(),
+            PolicyCommand::Pull(args) => args.run(),
+            PolicyCommand::Inspect(args) => args.run(),
         }
     }
 }
@@ -73,9 +90,9 @@ impl TestArgs {
     }
 }
 
-/// Finds the component of a policy crate directory.
-fn component_for(dir: &Path, wasm: Option<&Path>) -> Result<(String, Vec<u8>)> {
-    if let Some(path) = wasm {
+/// Finds the component of a policy crate directory (or reads a `.wasm` file).
+pub(crate) fn component_for(dir: &Path, wasm: Option<&Path>) -> Result<(String, Vec<u8>)> {
+    if let Some(path) = wasm.or_else(|| dir.is_file().then_some(dir)) {
         let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
         return Ok((path.display().to_string(), bytes));
     }
@@ -90,6 +107,14 @@ fn component_for(dir: &Path, wasm: Option<&Path>) -> Result<(String, Vec<u8>)> {
     if built.is_file() {
         let bytes = std::fs::read(&built)?;
         return Ok((built.display().to_string(), bytes));
+    }
+    // `gate policy build` honours CARGO_TARGET_DIR; so does finding what it built.
+    if let Some(target) = std::env::var_os("CARGO_TARGET_DIR") {
+        let built = PathBuf::from(target).join("wasm32-wasip2/release").join(&file);
+        if built.is_file() {
+            let bytes = std::fs::read(&built)?;
+            return Ok((built.display().to_string(), bytes));
+        }
     }
     match builtin::policy(&name) {
         Some(policy) => Ok((format!("builtin:{name}"), policy.wasm.to_vec())),
