@@ -3,8 +3,8 @@
 use crate::cli::RuntimeArgs;
 use crate::evaluate::{EvaluateOptions, evaluate};
 use crate::loader::{BundleRef, load_bundle};
-use crate::registry_args::RegistryArgs;
 use crate::output::{OutputFormat, render};
+use crate::registry_args::RegistryArgs;
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use clap::Args;

@@ -93,7 +93,8 @@ impl TestArgs {
 /// Finds the component of a policy crate directory (or reads a `.wasm` file).
 pub(crate) fn component_for(dir: &Path, wasm: Option<&Path>) -> Result<(String, Vec<u8>)> {
     if let Some(path) = wasm.or_else(|| dir.is_file().then_some(dir)) {
-        let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
         return Ok((path.display().to_string(), bytes));
     }
     let name = dir
@@ -110,7 +111,9 @@ pub(crate) fn component_for(dir: &Path, wasm: Option<&Path>) -> Result<(String, 
     }
     // `gate policy build` honours CARGO_TARGET_DIR; so does finding what it built.
     if let Some(target) = std::env::var_os("CARGO_TARGET_DIR") {
-        let built = PathBuf::from(target).join("wasm32-wasip2/release").join(&file);
+        let built = PathBuf::from(target)
+            .join("wasm32-wasip2/release")
+            .join(&file);
         if built.is_file() {
             let bytes = std::fs::read(&built)?;
             return Ok((built.display().to_string(), bytes));
