@@ -184,6 +184,8 @@ impl Client {
         let sig_ref = reference.at_tag(&digest::cosign_signature_tag(digest));
         if let Some((bytes, _)) = self.manifest_by_tag(&sig_ref, online).await? {
             let manifest = Manifest::parse(&sig_ref.to_string(), &bytes)?;
+            // Kept so that saved layouts are complete; its content is not used.
+            self.blob(reference, &manifest.config, online).await?;
             for layer in manifest
                 .layers
                 .iter()
@@ -212,6 +214,7 @@ impl Client {
             let Ok(manifest) = Manifest::parse(&at, &bytes) else {
                 continue;
             };
+            self.blob(reference, &manifest.config, online).await?;
             let artifact_type = manifest
                 .artifact_type
                 .clone()

@@ -248,7 +248,8 @@ impl Registry {
     }
 
     /// The `Authorization` header for reading `reference` (cached per repository).
-    async fn read_header(&self, reference: &ArtifactRef) -> Result<Option<Secret>> {
+    /// An unreachable registry or token service is transient; a refusal is not.
+    async fn read_header(&self, reference: &ArtifactRef) -> Result<Option<Secret>, Attempt> {
         let key = reference.repository_path();
         if let Some(found) = lock(&self.headers).get(&key) {
             return Ok(found.clone());
@@ -258,9 +259,12 @@ impl Registry {
             .oci
             .auth(&reference.to_oci(), &auth, RegistryOperation::Pull)
             .await
-            .map_err(|e| Error::Auth {
-                registry: reference.registry.clone(),
-                message: describe(&e),
+            .map_err(|e| match classify(reference, "authenticate", e) {
+                Attempt::Fail(Error::Registry { message, .. }) => Attempt::Fail(Error::Auth {
+                    registry: reference.registry.clone(),
+                    message,
+                }),
+                transient => transient,
             })?;
         let header = match (token, &auth) {
             (Some(token), _) => Some(Secret::new(format!("Bearer {token}"))),
