@@ -41,7 +41,7 @@ fn scratch_workspace(into: &Path) -> std::path::PathBuf {
     }
     std::fs::write(
         into.join("Cargo.toml"),
-        "[workspace]\nresolver = \"3\"\nmembers = [\"host/tape\"]\n\n[workspace.package]\nversion = \"0.1.0\"\nedition = \"2024\"\nrust-version = \"1.95\"\nlicense = \"Apache-2.0\"\n",
+        "[workspace]\nresolver = \"3\"\nmembers = [\"host/tape\"]\n\n[workspace.package]\nversion = \"0.1.0\"\nedition = \"2024\"\nrust-version = \"1.95\"\nlicense = \"Apache-2.0\"\n\n[workspace.lints.rust]\nunsafe_code = \"deny\"\n",
     )
     .expect("root manifest");
     into.join("policies-wasm")
