@@ -77,6 +77,86 @@ pub fn text(node: crate::Node<'_>) -> String {
     }
 }
 
+/// Is `value` above `max`? Quantities go through `f64` (`"100m"` is `100 * 0.001`), so
+/// a value equal to the maximum written in other units must not count as above it.
+pub fn exceeds(value: f64, max: f64) -> bool {
+    value > max + max.abs() * 1e-9
+}
+
+/// What a rule requires of one container resource (`limits.cpu`, `requests.memory`, ...),
+/// from a maximum given in settings.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Cap {
+    /// Not checked: the setting was `-1` (Gatekeeper's way to turn one resource off).
+    Off,
+    /// Must be set, and not above the maximum when one is given (as written, value).
+    Required(Option<(String, f64)>),
+}
+
+impl Cap {
+    /// The cap for a setting: unset requires the resource, `-1` turns the check off,
+    /// anything else must be a non-negative quantity. `field` names the setting in errors.
+    pub fn from_setting(
+        field: &str,
+        setting: Option<&Quantity>,
+    ) -> Result<Cap, crate::SettingsError> {
+        let Some(max) = setting else {
+            return Ok(Cap::Required(None));
+        };
+        match max.value() {
+            Some(v) if v == -1.0 => Ok(Cap::Off),
+            Some(v) if v >= 0.0 => Ok(Cap::Required(Some((max.to_string(), v)))),
+            _ => Err(crate::SettingsError::new(
+                field,
+                format!("{max} is not a Kubernetes quantity (or -1 to skip the check)"),
+            )),
+        }
+    }
+
+    /// Checks `resources.<list>.<resource>` of a container (`list` is `limits` or
+    /// `requests`): missing or empty, unreadable, or above the maximum is a violation.
+    pub fn check(
+        &self,
+        container: &crate::Container<'_>,
+        list: &str,
+        resource: &str,
+    ) -> Option<crate::Violation> {
+        let Cap::Required(max) = self else {
+            return None;
+        };
+        let what = match list {
+            "limits" => "limit",
+            "requests" => "request",
+            other => other,
+        };
+        let path = container.path.keys(&["resources", list, resource]);
+        let node = container.node.path(&["resources", list, resource]);
+        let who = container.describe();
+        if node.is_null() || node.as_str() == Some("") {
+            return Some(crate::Violation::new(
+                path,
+                format!("{who} has no {resource} {what}"),
+            ));
+        }
+        let written = text(node);
+        let Some(value) = of(node) else {
+            return Some(crate::Violation::new(
+                path,
+                format!("{who} {resource} {what} {written:?} could not be parsed"),
+            ));
+        };
+        let (max_text, max) = max.as_ref()?;
+        exceeds(value, *max).then(|| {
+            crate::Violation::new(
+                path,
+                format!(
+                    "{who} {resource} {what} {written} is higher than the maximum allowed of {max_text}"
+                ),
+            )
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::parse;
@@ -89,6 +169,20 @@ mod tests {
         assert_eq!(parse("1G"), Some(1e9));
         assert_eq!(parse("1.5Mi"), Some(1.5 * 1048576.0));
         assert_eq!(parse("2e3"), Some(2000.0));
+    }
+
+    #[test]
+    fn caps_read_minus_one_as_off_and_reject_garbage() {
+        use super::{Cap, Quantity};
+        let q = |t: &str| Quantity::Text(t.to_owned());
+        assert_eq!(Cap::from_setting("cpu", Some(&q("-1"))), Ok(Cap::Off));
+        assert_eq!(Cap::from_setting("cpu", None), Ok(Cap::Required(None)));
+        assert_eq!(
+            Cap::from_setting("cpu", Some(&q("200m"))),
+            Ok(Cap::Required(Some(("200m".to_owned(), 0.2))))
+        );
+        assert!(Cap::from_setting("cpu", Some(&q("lots"))).is_err());
+        assert!(Cap::from_setting("cpu", Some(&q("-2"))).is_err());
     }
 
     #[test]
