@@ -114,13 +114,13 @@ impl Bounds {
             min: read(min_field, min),
             max: read(max_field, max),
         };
-        if let (Some((min, _)), Some((max, _))) = (&bounds.min, &bounds.max) {
-            if min > max {
-                errors.push(SettingsError::new(
-                    min_field,
-                    format!("must not exceed {max_field}"),
-                ));
-            }
+        if let (Some((min, _)), Some((max, _))) = (&bounds.min, &bounds.max)
+            && min > max
+        {
+            errors.push(SettingsError::new(
+                min_field,
+                format!("must not exceed {max_field}"),
+            ));
         }
         bounds
     }

@@ -123,16 +123,16 @@ fn check_provider_class(
         return;
     };
     let class_id = text(class.path(&["spec", "parameters", "clientID"]));
-    if let (Some(account_id), Some(class_id)) = (client_id, class_id) {
-        if !account_id.eq_ignore_ascii_case(class_id) {
-            out.push(Violation::new(
-                path,
-                format!(
-                    "SecretProviderClass {name:?} uses a clientID other than the {CLIENT_ID_ANNOTATION} \
-                     of the pod's ServiceAccount"
-                ),
-            ));
-        }
+    if let (Some(account_id), Some(class_id)) = (client_id, class_id)
+        && !account_id.eq_ignore_ascii_case(class_id)
+    {
+        out.push(Violation::new(
+            path,
+            format!(
+                "SecretProviderClass {name:?} uses a clientID other than the {CLIENT_ID_ANNOTATION} \
+                 of the pod's ServiceAccount"
+            ),
+        ));
     }
 }
 

@@ -95,10 +95,12 @@ fn could_be_credential(value: &str) -> bool {
 /// A Secret that carries values in the render: a non-empty `data` or `stringData`
 /// (or one that is not even a mapping), as no-plaintext-secrets judges it.
 fn is_plaintext_secret(secret: &Object<'_>) -> bool {
-    ["data", "stringData"].iter().any(|field| {
-        let node = secret.root.get(field);
-        !node.is_null() && !(node.is_object() && node.is_empty())
-    })
+    ["data", "stringData"]
+        .iter()
+        .any(|field| match secret.root.get(field) {
+            node if node.is_object() => !node.is_empty(),
+            node => !node.is_null(),
+        })
 }
 
 impl NoEnvCredentials {
