@@ -7,8 +7,8 @@
 //! - the deprecated `container.apparmor.security.beta.kubernetes.io/<container>`
 //!   annotations must be empty, `runtime/default` or `localhost/<profile>`.
 
-use gate_policy_sdk::container_exempt;
 use gate_policy_sdk::prelude::*;
+use gate_policy_sdk::{SecurityContext, container_exempt};
 
 /// The prefix of the deprecated per-container AppArmor annotations.
 const ANNOTATION_PREFIX: &str = "container.apparmor.security.beta.kubernetes.io/";
@@ -50,15 +50,16 @@ impl AppArmor {
         )
     }
 
-    /// The `appArmorProfile` of one security context, if it sets a forbidden type.
-    fn field(&self, security_context: Node<'_>, path: &FieldPath, who: &str) -> Option<Violation> {
-        let profile = security_context.get("appArmorProfile");
+    /// A violation if this security context sets a forbidden `appArmorProfile` type.
+    fn field(context: &SecurityContext<'_>) -> Option<Violation> {
+        let profile = context.get("appArmorProfile");
         let profile_type = profile.str("type");
         (!profile.is_null() && !allowed_type(profile_type)).then(|| {
             Violation::new(
-                path.keys(&["securityContext", "appArmorProfile", "type"]),
+                context.path.keys(&["appArmorProfile", "type"]),
                 format!(
-                    "forbidden AppArmor profile: {who} must not set securityContext.appArmorProfile.type to {}",
+                    "forbidden AppArmor profile: {} must not set securityContext.appArmorProfile.type to {}",
+                    context.owner,
                     shown(profile_type)
                 ),
             )
@@ -118,20 +119,9 @@ impl Policy for AppArmor {
         let Some(pod) = pod_spec(object) else {
             return Vec::new();
         };
-        let pod_level = self.field(pod.security_context(), &pod.path, "pod");
-        let containers = pod
-            .containers()
-            .filter(|c| !self.exempt(c))
-            .filter_map(|c| {
-                self.field(
-                    c.security_context(),
-                    &c.path,
-                    &format!("container \"{}\"", c.name()),
-                )
-            });
-        pod_level
-            .into_iter()
-            .chain(containers.collect::<Vec<_>>())
+        pod.security_contexts(|c| self.exempt(c))
+            .iter()
+            .filter_map(Self::field)
             .chain(self.annotations(&pod))
             .collect()
     }

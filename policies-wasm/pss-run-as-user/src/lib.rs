@@ -5,8 +5,8 @@
 //! and of every container must be unset or non-zero. Pods in a user namespace
 //! (`spec.hostUsers: false`) are exempt, as upstream since policy 1.35.
 
-use gate_policy_sdk::container_exempt;
 use gate_policy_sdk::prelude::*;
+use gate_policy_sdk::{SecurityContext, container_exempt};
 
 /// Settings.
 #[derive(Default, Deserialize, JsonSchema)]
@@ -24,11 +24,11 @@ struct RunAsUser {
 }
 
 /// A violation if this security context sets `runAsUser: 0`.
-fn root_user(security_context: Node<'_>, path: &FieldPath, who: &str) -> Option<Violation> {
-    (security_context.get("runAsUser").as_i64() == Some(0)).then(|| {
+fn root_user(context: &SecurityContext<'_>) -> Option<Violation> {
+    (context.get("runAsUser").as_i64() == Some(0)).then(|| {
         Violation::new(
-            path.keys(&["securityContext", "runAsUser"]),
-            format!("runAsUser=0: {who} must not set runAsUser=0"),
+            context.path.key("runAsUser"),
+            format!("runAsUser=0: {} must not set runAsUser=0", context.owner),
         )
     })
 }
@@ -65,21 +65,12 @@ impl Policy for RunAsUser {
             return Vec::new();
         }
         let settings = &self.settings;
-        let pod_level = root_user(pod.security_context(), &pod.path, "pod");
-        let containers: Vec<Violation> = pod
-            .containers()
-            .filter(|c| {
-                !container_exempt(c, &settings.exempt_images, &settings.excluded_containers)
-            })
-            .filter_map(|c| {
-                root_user(
-                    c.security_context(),
-                    &c.path,
-                    &format!("container \"{}\"", c.name()),
-                )
-            })
-            .collect();
-        pod_level.into_iter().chain(containers).collect()
+        pod.security_contexts(|c| {
+            container_exempt(c, &settings.exempt_images, &settings.excluded_containers)
+        })
+        .iter()
+        .filter_map(root_user)
+        .collect()
     }
 }
 

@@ -4,8 +4,8 @@
 //! `seccompProfile_baseline`): `securityContext.seccompProfile.type` of the pod and of
 //! every container must not be `Unconfined`. Unset is allowed at this level.
 
-use gate_policy_sdk::container_exempt;
 use gate_policy_sdk::prelude::*;
+use gate_policy_sdk::{SecurityContext, container_exempt};
 
 /// Settings.
 #[derive(Default, Deserialize, JsonSchema)]
@@ -23,11 +23,14 @@ struct SeccompBaseline {
 }
 
 /// A violation if this security context sets seccomp to `Unconfined`.
-fn unconfined(security_context: Node<'_>, path: &FieldPath, who: &str) -> Option<Violation> {
-    (security_context.path(&["seccompProfile", "type"]).as_str() == Some("Unconfined")).then(|| {
+fn unconfined(context: &SecurityContext<'_>) -> Option<Violation> {
+    (context.node.path(&["seccompProfile", "type"]).as_str() == Some("Unconfined")).then(|| {
         Violation::new(
-            path.keys(&["securityContext", "seccompProfile", "type"]),
-            format!("seccompProfile: {who} must not set securityContext.seccompProfile.type to \"Unconfined\""),
+            context.path.keys(&["seccompProfile", "type"]),
+            format!(
+                "seccompProfile: {} must not set securityContext.seccompProfile.type to \"Unconfined\"",
+                context.owner
+            ),
         )
     })
 }
@@ -61,21 +64,12 @@ impl Policy for SeccompBaseline {
             return Vec::new();
         };
         let settings = &self.settings;
-        let pod_level = unconfined(pod.security_context(), &pod.path, "pod");
-        let containers: Vec<Violation> = pod
-            .containers()
-            .filter(|c| {
-                !container_exempt(c, &settings.exempt_images, &settings.excluded_containers)
-            })
-            .filter_map(|c| {
-                unconfined(
-                    c.security_context(),
-                    &c.path,
-                    &format!("container \"{}\"", c.name()),
-                )
-            })
-            .collect();
-        pod_level.into_iter().chain(containers).collect()
+        pod.security_contexts(|c| {
+            container_exempt(c, &settings.exempt_images, &settings.excluded_containers)
+        })
+        .iter()
+        .filter_map(unconfined)
+        .collect()
     }
 }
 

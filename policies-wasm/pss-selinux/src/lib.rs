@@ -5,8 +5,8 @@
 //! container, `type` must be unset or one of the container types, and `user` and
 //! `role` must be unset.
 
-use gate_policy_sdk::container_exempt;
 use gate_policy_sdk::prelude::*;
+use gate_policy_sdk::{SecurityContext, container_exempt};
 
 /// The SELinux types the baseline standard allows (policy 1.31 added `container_engine_t`).
 const ALLOWED_TYPES: [&str; 4] = [
@@ -44,9 +44,10 @@ fn shown(value: Node<'_>) -> String {
 }
 
 /// The forbidden fields of one security context's `seLinuxOptions`.
-fn check(security_context: Node<'_>, path: &FieldPath, who: &str) -> Vec<Violation> {
-    let options = security_context.get("seLinuxOptions");
-    let base = path.keys(&["securityContext", "seLinuxOptions"]);
+fn check(context: &SecurityContext<'_>) -> Vec<Violation> {
+    let options = context.get("seLinuxOptions");
+    let base = context.path.key("seLinuxOptions");
+    let who = &context.owner;
     let mut violations = Vec::new();
     let selinux_type = options.get("type");
     if !unset(selinux_type)
@@ -110,14 +111,12 @@ impl Policy for SeLinux {
             return Vec::new();
         };
         let settings = &self.settings;
-        let mut violations = check(pod.security_context(), &pod.path, "pod");
-        for c in pod.containers() {
-            if !container_exempt(&c, &settings.exempt_images, &settings.excluded_containers) {
-                let who = format!("container \"{}\"", c.name());
-                violations.extend(check(c.security_context(), &c.path, &who));
-            }
-        }
-        violations
+        pod.security_contexts(|c| {
+            container_exempt(c, &settings.exempt_images, &settings.excluded_containers)
+        })
+        .iter()
+        .flat_map(check)
+        .collect()
     }
 }
 

@@ -4,8 +4,8 @@
 //! `windowsHostProcess`): `securityContext.windowsOptions.hostProcess` of the pod and
 //! of every container must be unset or false.
 
-use gate_policy_sdk::container_exempt;
 use gate_policy_sdk::prelude::*;
+use gate_policy_sdk::{SecurityContext, container_exempt};
 
 /// Settings.
 #[derive(Default, Deserialize, JsonSchema)]
@@ -23,16 +23,18 @@ struct WindowsHostProcess {
 }
 
 /// A violation if this security context asks for a HostProcess container.
-fn host_process(security_context: Node<'_>, path: &FieldPath, who: &str) -> Option<Violation> {
-    (security_context
+fn host_process(context: &SecurityContext<'_>) -> Option<Violation> {
+    (context
+        .node
         .path(&["windowsOptions", "hostProcess"])
         .as_bool()
         == Some(true))
     .then(|| {
         Violation::new(
-            path.keys(&["securityContext", "windowsOptions", "hostProcess"]),
+            context.path.keys(&["windowsOptions", "hostProcess"]),
             format!(
-                "hostProcess: {who} must not set securityContext.windowsOptions.hostProcess=true"
+                "hostProcess: {} must not set securityContext.windowsOptions.hostProcess=true",
+                context.owner
             ),
         )
     })
@@ -73,21 +75,12 @@ impl Policy for WindowsHostProcess {
             return Vec::new();
         };
         let settings = &self.settings;
-        let pod_level = host_process(pod.security_context(), &pod.path, "pod");
-        let containers: Vec<Violation> = pod
-            .containers()
-            .filter(|c| {
-                !container_exempt(c, &settings.exempt_images, &settings.excluded_containers)
-            })
-            .filter_map(|c| {
-                host_process(
-                    c.security_context(),
-                    &c.path,
-                    &format!("container \"{}\"", c.name()),
-                )
-            })
-            .collect();
-        pod_level.into_iter().chain(containers).collect()
+        pod.security_contexts(|c| {
+            container_exempt(c, &settings.exempt_images, &settings.excluded_containers)
+        })
+        .iter()
+        .filter_map(host_process)
+        .collect()
     }
 }
 

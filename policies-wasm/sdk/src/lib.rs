@@ -51,6 +51,7 @@ pub use object::{Object, Render};
 pub use path::FieldPath;
 pub use pod::{Container, ContainerList, PodSpec, Volume, containers, pod_spec, workload_kinds};
 pub use policy::{Control, Info, KindSelector, Policy, SettingsError, Severity, Violation};
+pub use security_context::SecurityContext;
 
 #[doc(hidden)]
 pub use glue::{describe, evaluate, validate_settings};

@@ -1,9 +1,30 @@
 //! What Pod Security Standards checks ask of a pod beyond its raw fields: is it a
-//! Windows pod, does it run in a user namespace.
+//! Windows pod, does it run in a user namespace, and each security context of the pod
+//! with its path and owner.
 
-use crate::pod::PodSpec;
+use crate::path::FieldPath;
+use crate::pod::{Container, PodSpec};
+use gate_tape::Node;
 
-impl PodSpec<'_> {
+/// One `securityContext` of a pod: the pod's own or a container's.
+#[derive(Clone, Debug)]
+pub struct SecurityContext<'a> {
+    /// The `securityContext` object; null when unset.
+    pub node: Node<'a>,
+    /// Its path, e.g. `spec.securityContext` or `spec.containers[1].securityContext`.
+    pub path: FieldPath,
+    /// Its owner as the upstream Pod Security messages name it: `pod` or `container "app"`.
+    pub owner: String,
+}
+
+impl<'a> SecurityContext<'a> {
+    /// A member of the security context, e.g. `runAsUser`.
+    pub fn get(&self, key: &str) -> Node<'a> {
+        self.node.get(key)
+    }
+}
+
+impl<'a> PodSpec<'a> {
     /// True when the pod declares `spec.os.name: windows`. The restricted Pod
     /// Security Standard exempts such pods from its Linux-only checks
     /// (privilege escalation, capabilities, seccomp).
@@ -16,5 +37,28 @@ impl PodSpec<'_> {
     /// `runAsUser` checks for such pods, and baseline allows any `procMount`.
     pub fn in_user_namespace(&self) -> bool {
         self.get("hostUsers").as_bool() == Some(false)
+    }
+
+    /// The pod's security context, then that of every container (init, regular,
+    /// ephemeral) for which `skip` is false: for the checks that judge a field at
+    /// both levels.
+    pub fn security_contexts<F>(&self, skip: F) -> Vec<SecurityContext<'a>>
+    where
+        F: Fn(&Container<'a>) -> bool,
+    {
+        let pod = SecurityContext {
+            node: self.security_context(),
+            path: self.path.key("securityContext"),
+            owner: "pod".to_owned(),
+        };
+        let containers = self
+            .containers()
+            .filter(|c| !skip(c))
+            .map(|c| SecurityContext {
+                node: c.security_context(),
+                path: c.path.key("securityContext"),
+                owner: format!("container {:?}", c.name()),
+            });
+        std::iter::once(pod).chain(containers).collect()
     }
 }
