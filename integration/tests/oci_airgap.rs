@@ -1,6 +1,7 @@
 //! Locking and the air gap: `bundle lock` pins tags; `bundle save` → wipe the
 //! store → `bundle load` → `check --offline`, with signatures verified from the
 //! store; pinned digests keep working when the registry is down.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[path = "support/oci_fixtures.rs"]
 mod fixtures;

@@ -1,6 +1,7 @@
 //! The author workflow, start to finish: `gate policy new` → `gate policy build`
 //! → `gate policy test` → `gate policy push --sign`, then `gate check` runs the
 //! published policy, verified.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[path = "support/oci_fixtures.rs"]
 mod fixtures;

@@ -2,6 +2,7 @@
 //! `sigstore` crate signs and gate verifies, gate signs and the `sigstore` crate
 //! verifies (cosign's legacy format); Sigstore bundles signed with the `sigstore`
 //! crate's signer; Notation JWS envelopes made with Python's `cryptography`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[path = "support/oci_fixtures.rs"]
 mod fixtures;

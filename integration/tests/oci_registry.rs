@@ -1,6 +1,7 @@
 //! Policies in a real registry (Debian's docker-registry on 127.0.0.1): push,
 //! pull, an independent client each way, TLS, basic auth, token auth, ACR
 //! Workload Identity, retries, and `gate check` end to end with verification on.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[path = "support/oci_fixtures.rs"]
 mod fixtures;
@@ -139,6 +140,42 @@ fn a_signed_policy_pushed_by_digest_runs_gate_check_end_to_end() {
             &good.display().to_string(),
         ],
     ));
+
+    // The same trust policy inside the bundle (spec.trust) instead of beside it.
+    std::fs::remove_file(ws.path("trustpolicy.json")).expect("remove trust policy");
+    let inline = ws.path("inline.yaml");
+    std::fs::write(
+        &inline,
+        format!(
+            "apiVersion: gate.dev/v1alpha1\nkind: Bundle\nmetadata: {{name: inline}}\nspec:\n  policies:\n  - module: oci://{}/policies/disallow-privileged@{digest}\n  trust:\n    version: \"1.0\"\n    trustPolicies:\n    - name: ours\n      registryScopes: [\"{}/policies/*\"]\n      signatureVerification: {{level: strict}}\n      trustStores: [\"cosign:release\"]\n",
+            registry.host, registry.host
+        ),
+    )
+    .expect("bundle");
+    let inline = inline.display().to_string();
+    let (code, stdout, stderr) = support::parts(&ws.run(
+        &registry,
+        &["check", "-b", &inline, &bad.display().to_string()],
+    ));
+    assert_eq!(
+        code, 1,
+        "spec.trust: the verified policy must run:\n{stdout}\n{stderr}"
+    );
+    // Without any trust policy the same bundle is refused.
+    let bare = ws.bundle(&format!(
+        "oci://{}/policies/disallow-privileged@{digest}",
+        registry.host
+    ));
+    let stderr = fixtures::refused(&ws.run(
+        &registry,
+        &[
+            "check",
+            "-b",
+            &bare.display().to_string(),
+            &good.display().to_string(),
+        ],
+    ));
+    assert!(stderr.contains("no trust policy"), "{stderr}");
 }
 
 #[test]

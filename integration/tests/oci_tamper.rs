@@ -1,6 +1,7 @@
 //! The tamper matrix: each case must be refused before any policy code runs,
 //! with an error naming the reference and the reason. Each test fails if the
 //! refusal does not happen.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[path = "support/oci_fixtures.rs"]
 mod fixtures;

@@ -9,7 +9,7 @@ use gate_oci::lock::LockFile;
 use gate_oci::verify::trust::TrustPolicyDocument;
 use gate_oci::{ArtifactRef, Client, TrustPolicy};
 use std::borrow::Cow;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// File names of a trust policy kept beside the bundle, in the order they are looked for.
 pub const TRUST_POLICY_FILES: [&str; 3] =
@@ -137,28 +137,18 @@ impl ModuleResolver for OciResolver {
                 .block_on(self.client.pull_policy(&pinned, Some(trust), self.online))?;
         let digest = gate_runtime::digest_of(&pulled.artifact.wasm);
         check_digest(module, expected, &digest)?;
-        if let Some(pin) = self.lock.as_ref().and_then(|l| l.pin(&written)) {
-            if pin.component != digest {
-                bail!(
-                    "{pinned}: the lock file pins component {}, the registry served {digest}",
-                    pin.component
-                );
-            }
+        if let Some(pin) = self.lock.as_ref().and_then(|l| l.pin(&written))
+            && pin.component != digest
+        {
+            bail!(
+                "{pinned}: the lock file pins component {}, the registry served {digest}",
+                pin.component
+            );
         }
         Ok(ModuleBytes {
             bytes: Cow::Owned(pulled.artifact.wasm),
             digest,
             notices: pulled.notices,
         })
-    }
-}
-
-/// `PathBuf` of the directory a bundle's relative paths start from.
-pub fn bundle_dir(bundle_ref: &BundleRef) -> PathBuf {
-    match bundle_ref {
-        BundleRef::File(path) => path
-            .parent()
-            .map_or_else(|| PathBuf::from("."), Path::to_owned),
-        BundleRef::Builtin(_) => PathBuf::from("."),
     }
 }

@@ -134,10 +134,10 @@ impl Client {
         descriptor: &Descriptor,
         online: bool,
     ) -> Result<Option<Vec<u8>>> {
-        if let Some(bytes) = self.store.read_blob(&descriptor.digest)? {
-            if bytes.len() as u64 == descriptor.size {
-                return Ok(Some(bytes));
-            }
+        if let Some(bytes) = self.store.read_blob(&descriptor.digest)?
+            && bytes.len() as u64 == descriptor.size
+        {
+            return Ok(Some(bytes));
         }
         let (Some(registry), true) = (&self.registry, online) else {
             return Ok(None);

@@ -193,7 +193,10 @@ mod tests {
         let source = Store::open(a.path()).unwrap();
         let name = stored_policy(&source);
         let tarball = t.path().join("b.tar");
-        assert_eq!(save(&source, &[name.clone()], &tarball).unwrap(), 3);
+        assert_eq!(
+            save(&source, std::slice::from_ref(&name), &tarball).unwrap(),
+            3
+        );
         let target = Store::open(b.path()).unwrap();
         assert_eq!(load(&target, &tarball).unwrap(), vec![name.clone()]);
         assert!(target.get_ref(&name).unwrap().is_some());

@@ -379,15 +379,15 @@ impl Registry {
             )
             .await?;
             let actual = digest::sha256(&bytes);
-            if let Some(expected) = &reference.digest {
-                if &actual != expected {
-                    return Err(Attempt::Fail(Error::DigestMismatch {
-                        reference: reference.to_string(),
-                        what: "manifest".into(),
-                        expected: expected.clone(),
-                        actual,
-                    }));
-                }
+            if let Some(expected) = &reference.digest
+                && &actual != expected
+            {
+                return Err(Attempt::Fail(Error::DigestMismatch {
+                    reference: reference.to_string(),
+                    what: "manifest".into(),
+                    expected: expected.clone(),
+                    actual,
+                }));
             }
             Ok(Some(FetchedManifest {
                 bytes,

@@ -101,7 +101,7 @@ fn algorithm(alg: &str) -> Option<(&'static dyn SignatureVerificationAlgorithm, 
 
 /// JWS ECDSA signatures are `r || s`; webpki wants ASN.1 DER.
 fn ecdsa_raw_to_der(raw: &[u8]) -> Option<Vec<u8>> {
-    if raw.is_empty() || raw.len() % 2 != 0 {
+    if raw.is_empty() || !raw.len().is_multiple_of(2) {
         return None;
     }
     let (r, s) = raw.split_at(raw.len() / 2);
@@ -286,17 +286,15 @@ pub fn check(
             "the certificate chain leads to no trusted root ({last_error})"
         )));
     };
-    if let Some(expiry) = protected.expiry {
-        if expiry < now {
-            if level == Level::Strict {
-                return reject(Rejection::Expired(format!(
-                    "the signature expired at {expiry}"
-                )));
-            }
-            notes.push(format!(
-                "the signature expired at {expiry} (level {level:?}: logged, not enforced)"
-            ));
+    if let Some(expiry) = protected.expiry.filter(|expiry| *expiry < now) {
+        if level == Level::Strict {
+            return reject(Rejection::Expired(format!(
+                "the signature expired at {expiry}"
+            )));
         }
+        notes.push(format!(
+            "the signature expired at {expiry} (level {level:?}: logged, not enforced)"
+        ));
     }
 
     // 4. Identity.
