@@ -72,7 +72,38 @@ fn sarif() {
         let index = result["ruleIndex"].as_u64().expect("ruleIndex") as usize;
         assert_eq!(rules[index]["id"], result["ruleId"], "ruleIndex must point at the rule");
     }
+    validate_sarif(&text);
     assert_format_snapshot!("sarif", text);
+}
+
+/// Validates SARIF against the official 2.1.0 schema with Python's `jsonschema`, an
+/// implementation that is not ours. CI installs it (.ci/requirements.txt); elsewhere,
+/// without it, this check is skipped with a notice.
+fn validate_sarif(text: &str) {
+    let schema = support::root().join("integration/fixtures/sarif/sarif-2.1.0-rtm.5.json");
+    let script = "import json, sys, jsonschema\n\
+                  schema = json.load(open(sys.argv[1]))\n\
+                  doc = json.load(sys.stdin)\n\
+                  jsonschema.Draft4Validator.check_schema(schema)\n\
+                  errors = sorted(jsonschema.Draft4Validator(schema).iter_errors(doc), key=str)\n\
+                  [print(e.message, list(e.path)) for e in errors]\n\
+                  sys.exit(1 if errors else 0)\n";
+    let probe = std::process::Command::new("python3")
+        .args(["-c", "import jsonschema"])
+        .output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must validate SARIF: install python3 and jsonschema"
+        );
+        eprintln!("notice: python3 jsonschema not found; SARIF schema validation skipped");
+        return;
+    }
+    let mut command = std::process::Command::new("python3");
+    command.arg("-c").arg(script).arg(&schema);
+    let output = support::run_with_timeout(&mut command, Some(text.as_bytes()), Duration::from_secs(60));
+    let (code, stdout, stderr) = support::parts(&output);
+    assert_eq!(code, 0, "SARIF output is not valid SARIF 2.1.0:\n{stdout}\n{stderr}");
 }
 
 #[test]
