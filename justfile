@@ -24,7 +24,7 @@ policies:
 
 # Measure (a) parse, (b) warm check, (c) cold check, start-up and (d) per evaluation; rewrite BENCHMARKS.md.
 bench:
-    cargo bench -p gate --bench engine -- --write
+    cargo bench -p gate --features bench-peer --bench engine -- --write
 
 # Accept changed output snapshots after reviewing them.
 snapshots:

@@ -17,7 +17,10 @@ fn main() {
 
 fn run() -> Result<(), String> {
     let manifest_dir = PathBuf::from(env("CARGO_MANIFEST_DIR")?);
-    let root = manifest_dir.join("../..").canonicalize().map_err(|e| e.to_string())?;
+    let root = manifest_dir
+        .join("../..")
+        .canonicalize()
+        .map_err(|e| e.to_string())?;
     let policies_dir = root.join("policies-wasm");
     for watched in ["policies-wasm", "wit", "host/tape/src", "bundles"] {
         println!("cargo::rerun-if-changed={}", root.join(watched).display());
@@ -30,7 +33,9 @@ fn run() -> Result<(), String> {
         None => build_policies(&root, &policies_dir)?,
     };
 
-    let mut out = String::from("/// Policies compiled into this binary.\npub static POLICIES: &[BuiltinPolicy] = &[\n");
+    let mut out = String::from(
+        "/// Policies compiled into this binary.\npub static POLICIES: &[BuiltinPolicy] = &[\n",
+    );
     for name in &crates {
         let wasm = wasm_dir.join(format!("{}.wasm", name.replace('-', "_")));
         if !wasm.is_file() {
@@ -43,9 +48,15 @@ fn run() -> Result<(), String> {
         )
         .map_err(|e| e.to_string())?;
     }
-    out.push_str("];\n\n/// Bundles compiled into this binary.\npub static BUNDLES: &[BuiltinBundle] = &[\n");
+    out.push_str(
+        "];\n\n/// Bundles compiled into this binary.\npub static BUNDLES: &[BuiltinBundle] = &[\n",
+    );
     for bundle in bundle_files(&root.join("bundles"))? {
-        let name = bundle.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_owned();
+        let name = bundle
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default()
+            .to_owned();
         writeln!(
             out,
             "    BuiltinBundle {{ name: {name:?}, yaml: include_str!({:?}) }},",
@@ -101,7 +112,14 @@ fn build_policies(root: &Path, policies_dir: &Path) -> Result<PathBuf, String> {
     let mut command = Command::new(cargo);
     command
         .current_dir(policies_dir)
-        .args(["build", "--release", "--workspace", "--target", "wasm32-wasip2", "--target-dir"])
+        .args([
+            "build",
+            "--release",
+            "--workspace",
+            "--target",
+            "wasm32-wasip2",
+            "--target-dir",
+        ])
         .arg(&target_dir);
     // The host build's flags are for the host, not for wasm32.
     for var in [

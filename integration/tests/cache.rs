@@ -38,15 +38,25 @@ fn count(text: &str, needle: &str) -> usize {
 fn a_second_run_loads_every_component_from_the_cache() {
     let cache = tempfile::tempdir().expect("tempdir");
     let (code, first_out, first_log) = check(cache.path());
-    assert_eq!(code, 1, "the example repository has denials\n{first_out}\n{first_log}");
+    assert_eq!(
+        code, 1,
+        "the example repository has denials\n{first_out}\n{first_log}"
+    );
     assert_eq!(count(&first_log, "component compiled"), 2, "{first_log}");
     assert_eq!(entries(cache.path()).len(), 2);
 
     let (code, second_out, second_log) = check(cache.path());
     assert_eq!(code, 1);
-    assert_eq!(count(&second_log, "component loaded from cache"), 2, "{second_log}");
+    assert_eq!(
+        count(&second_log, "component loaded from cache"),
+        2,
+        "{second_log}"
+    );
     assert_eq!(count(&second_log, "component compiled"), 0, "{second_log}");
-    assert_eq!(first_out, second_out, "a cached component must judge exactly as a fresh one");
+    assert_eq!(
+        first_out, second_out,
+        "a cached component must judge exactly as a fresh one"
+    );
 }
 
 #[test]

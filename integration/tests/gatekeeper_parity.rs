@@ -533,56 +533,16 @@ fn observe(outcome: &Outcome, entry: &str, object: &str) -> Observed {
     }
 }
 
-/// Runs every planned case and returns what was observed for each, by case index.
-fn run(plan: &Plan, scratch: &Path) -> Vec<Observed> {
-    // One run for everything: cheap, and enough for policies that judge each object alone.
-    let all_tests: Vec<&Test> = plan.tests.iter().collect();
-    let mut objects: Vec<String> = plan.cases.iter().map(|c| c.object.clone()).collect();
-    objects.sort();
-    objects.dedup();
-    let mut shared = if objects.is_empty() {
-        Outcome::default()
-    } else {
-        run_gate(scratch, "shared", &all_tests, &objects)
-    };
-    if shared.failure.is_some() {
-        // The bundle did not load (a policy rejected a constraint's parameters, say):
-        // give each test a run of its own so that the failure lands on the right cases.
-        shared.reads_render = plan.tests.iter().map(|t| t.entry.clone()).collect();
-    }
-    let isolated: Vec<usize> = (0..plan.cases.len())
-        .filter(|&i| {
-            shared
-                .reads_render
-                .contains(&plan.tests[plan.cases[i].test].entry)
-        })
-        .collect();
-    let mut observed: Vec<Observed> = plan
-        .cases
-        .iter()
-        .map(|c| observe(&shared, &plan.tests[c.test].entry, &c.object))
-        .collect();
-    // Policies that read the render: one run per case, with the case's inventory as the
-    // rest of the render, so that no other case's objects are in it.
-    let chunks: Vec<Vec<usize>> = (0..WORKERS)
-        .map(|w| isolated.iter().copied().skip(w).step_by(WORKERS).collect())
-        .collect();
-    let results: Vec<(usize, Observed)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = chunks
-            .iter()
-            .map(|chunk| {
+/// Applies `f` to every item, [`WORKERS`] at a time, and returns the results in order.
+fn parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let f = &f;
+    let mut results: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..WORKERS)
+            .map(|w| {
                 scope.spawn(move || {
-                    chunk
-                        .iter()
-                        .map(|&i| {
-                            let case = &plan.cases[i];
-                            let test = &plan.tests[case.test];
-                            let mut files = vec![case.object.clone()];
-                            files.extend(case.inventory.iter().cloned());
-                            let outcome =
-                                run_gate(scratch, &format!("case{i:04}"), &[test], &files);
-                            (i, observe(&outcome, &test.entry, &case.object))
-                        })
+                    (w..items.len())
+                        .step_by(WORKERS)
+                        .map(|i| (i, f(&items[i])))
                         .collect::<Vec<_>>()
                 })
             })
@@ -592,7 +552,73 @@ fn run(plan: &Plan, scratch: &Path) -> Vec<Observed> {
             .flat_map(|h| h.join().unwrap())
             .collect()
     });
-    for (i, result) in results {
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
+}
+
+/// The distinct object files of the cases `keep` selects, sorted.
+fn objects(plan: &Plan, keep: impl Fn(&Case) -> bool) -> Vec<String> {
+    let files: BTreeSet<String> = plan
+        .cases
+        .iter()
+        .filter(|c| keep(c))
+        .map(|c| c.object.clone())
+        .collect();
+    files.into_iter().collect()
+}
+
+/// Runs every planned case and returns what was observed for each, by case index.
+///
+/// 1. One run with every test's policy entry on every object: enough for the policies
+///    that judge each object on its own.
+/// 2. If that bundle did not load (a policy rejected a constraint's parameters, say), one
+///    run per test, so that the failure lands on that test's cases only.
+/// 3. For policies that read the render: one run per case, with the case's inventory
+///    as the rest of the render, so that no other case's objects are in it.
+fn run(plan: &Plan, scratch: &Path) -> Vec<Observed> {
+    let all_tests: Vec<&Test> = plan.tests.iter().collect();
+    let all_objects = objects(plan, |_| true);
+    let shared = if all_objects.is_empty() {
+        Outcome::default()
+    } else {
+        run_gate(scratch, "shared", &all_tests, &all_objects)
+    };
+    let mut observed: Vec<Observed> = plan
+        .cases
+        .iter()
+        .map(|c| observe(&shared, &plan.tests[c.test].entry, &c.object))
+        .collect();
+    let mut reads_render = shared.reads_render.clone();
+
+    if shared.failure.is_some() {
+        let tests: Vec<usize> = (0..plan.tests.len()).collect();
+        let outcomes = parallel(&tests, |&t| {
+            let files = objects(plan, |c| c.test == t);
+            let test = &plan.tests[t];
+            (!files.is_empty()).then(|| run_gate(scratch, &format!("test{t:03}"), &[test], &files))
+        });
+        reads_render.clear();
+        for (t, outcome) in outcomes.iter().enumerate() {
+            let Some(outcome) = outcome else { continue };
+            reads_render.extend(outcome.reads_render.iter().cloned());
+            for (i, case) in plan.cases.iter().enumerate().filter(|(_, c)| c.test == t) {
+                observed[i] = observe(outcome, &plan.tests[t].entry, &case.object);
+            }
+        }
+    }
+
+    let isolated: Vec<usize> = (0..plan.cases.len())
+        .filter(|&i| reads_render.contains(&plan.tests[plan.cases[i].test].entry))
+        .collect();
+    let results = parallel(&isolated, |&i| {
+        let case = &plan.cases[i];
+        let test = &plan.tests[case.test];
+        let mut files = vec![case.object.clone()];
+        files.extend(case.inventory.iter().cloned());
+        let outcome = run_gate(scratch, &format!("case{i:04}"), &[test], &files);
+        observe(&outcome, &test.entry, &case.object)
+    });
+    for (i, result) in isolated.into_iter().zip(results) {
         observed[i] = result;
     }
     observed

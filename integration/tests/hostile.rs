@@ -21,7 +21,13 @@ fn components() -> &'static Path {
         let cargo = option_env!("CARGO").unwrap_or("cargo");
         let status = std::process::Command::new(cargo)
             .current_dir(support::root().join("integration/wasm"))
-            .args(["build", "--release", "--target", "wasm32-wasip2", "--target-dir"])
+            .args([
+                "build",
+                "--release",
+                "--target",
+                "wasm32-wasip2",
+                "--target-dir",
+            ])
             .arg(&target)
             .env_remove("CARGO_TARGET_DIR")
             .env_remove("RUSTFLAGS")
@@ -61,7 +67,12 @@ fn check(dir: &Path, extra: &[&str]) -> (i32, String, String, Duration) {
     let bundle = dir.join("bundle.yaml");
     let pods = dir.join("pods.yaml");
     let mut command = support::gate();
-    command.arg("check").arg("--bundle").arg(&bundle).arg(&pods).args(extra);
+    command
+        .arg("check")
+        .arg("--bundle")
+        .arg(&bundle)
+        .arg(&pods)
+        .args(extra);
     let output = support::run_with_timeout(&mut command, None, Duration::from_secs(60));
     let (code, stdout, stderr) = support::parts(&output);
     (code, stdout, stderr, start.elapsed())
@@ -71,11 +82,16 @@ fn check(dir: &Path, extra: &[&str]) -> (i32, String, String, Duration) {
 fn assert_stopped(policy: &str, limits: &str, expected: &str) -> Duration {
     let dir = setup(policy, limits);
     let (code, stdout, stderr, elapsed) = check(dir.path(), &[]);
-    assert_eq!(code, 2, "a policy that hits a limit must fail closed\n{stdout}\n{stderr}");
+    assert_eq!(
+        code, 2,
+        "a policy that hits a limit must fail closed\n{stdout}\n{stderr}"
+    );
     let wanted = format!("policy {policy}: {expected}");
     for pod in ["first", "second"] {
         assert!(
-            stdout.lines().any(|l| l.starts_with("error:") && l.contains(&wanted))
+            stdout
+                .lines()
+                .any(|l| l.starts_with("error:") && l.contains(&wanted))
                 && stdout.contains(&format!("pods.yaml:{}", if pod == "first" { 1 } else { 6 })),
             "expected `{wanted}` for pod {pod}, got:\n{stdout}\n{stderr}"
         );
@@ -144,7 +160,11 @@ fn a_panic_is_a_trap_that_carries_the_panic_message() {
 
 #[test]
 fn an_unreachable_trap_is_an_error_naming_the_policy() {
-    assert_stopped("hostile-trap", "{}", "trapped: wasm trap: wasm `unreachable`");
+    assert_stopped(
+        "hostile-trap",
+        "{}",
+        "trapped: wasm trap: wasm `unreachable`",
+    );
 }
 
 #[test]
@@ -170,7 +190,10 @@ fn a_policy_sees_no_files_environment_clock_entropy_or_network() {
 
     let seen = |dir: &Path| {
         let (code, stdout, stderr, _) = check(dir, &["-f", "json"]);
-        assert_eq!(code, 1, "the probe reports what it saw as a violation\n{stdout}\n{stderr}");
+        assert_eq!(
+            code, 1,
+            "the probe reports what it saw as a violation\n{stdout}\n{stderr}"
+        );
         let report: serde_json::Value = serde_json::from_str(&stdout).expect("json report");
         report["results"][0]["violations"][0]["message"]
             .as_str()
@@ -186,7 +209,10 @@ fn a_policy_sees_no_files_environment_clock_entropy_or_network() {
         "clock_ns=0;",
         "net=denied",
     ] {
-        assert!(first.contains(expected), "expected {expected:?} in what the policy saw: {first}");
+        assert!(
+            first.contains(expected),
+            "expected {expected:?} in what the policy saw: {first}"
+        );
     }
     assert!(
         listener.accept().is_err(),

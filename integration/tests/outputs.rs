@@ -65,12 +65,20 @@ fn sarif() {
     let text = snapshot("sarif");
     let sarif: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
     assert_eq!(sarif["version"], "2.1.0");
-    let rules = sarif["runs"][0]["tool"]["driver"]["rules"].as_array().expect("rules");
-    let ids: Vec<_> = rules.iter().map(|r| r["id"].as_str().unwrap_or_default()).collect();
+    let rules = sarif["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .expect("rules");
+    let ids: Vec<_> = rules
+        .iter()
+        .map(|r| r["id"].as_str().unwrap_or_default())
+        .collect();
     assert_eq!(ids, ["disallow-privileged", "allowed-registries"]);
     for result in sarif["runs"][0]["results"].as_array().expect("results") {
         let index = result["ruleIndex"].as_u64().expect("ruleIndex") as usize;
-        assert_eq!(rules[index]["id"], result["ruleId"], "ruleIndex must point at the rule");
+        assert_eq!(
+            rules[index]["id"], result["ruleId"],
+            "ruleIndex must point at the rule"
+        );
     }
     validate_sarif(&text);
     assert_format_snapshot!("sarif", text);
@@ -101,9 +109,13 @@ fn validate_sarif(text: &str) {
     }
     let mut command = std::process::Command::new("python3");
     command.arg("-c").arg(script).arg(&schema);
-    let output = support::run_with_timeout(&mut command, Some(text.as_bytes()), Duration::from_secs(60));
+    let output =
+        support::run_with_timeout(&mut command, Some(text.as_bytes()), Duration::from_secs(60));
     let (code, stdout, stderr) = support::parts(&output);
-    assert_eq!(code, 0, "SARIF output is not valid SARIF 2.1.0:\n{stdout}\n{stderr}");
+    assert_eq!(
+        code, 0,
+        "SARIF output is not valid SARIF 2.1.0:\n{stdout}\n{stderr}"
+    );
 }
 
 #[test]

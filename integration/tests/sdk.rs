@@ -27,6 +27,9 @@ fn sdk_unit_tests_pass() {
         .expect("run cargo test for the SDK");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "SDK tests failed:\n{stdout}\n{stderr}");
+    assert!(
+        output.status.success(),
+        "SDK tests failed:\n{stdout}\n{stderr}"
+    );
     assert!(stdout.contains("test result: ok."), "{stdout}");
 }

@@ -266,7 +266,9 @@ impl Bundle {
             )));
         }
         if bundle.spec.policies.is_empty() {
-            return Err(err("spec.policies is empty: a bundle runs at least one policy".into()));
+            return Err(err(
+                "spec.policies is empty: a bundle runs at least one policy".into(),
+            ));
         }
         for (i, policy) in bundle.spec.policies.iter().enumerate() {
             let at = format!("spec.policies[{i}]");
@@ -293,7 +295,10 @@ impl Bundle {
 /// Is this `sha256:` followed by 64 lowercase hex digits?
 pub fn is_sha256_digest(digest: &str) -> bool {
     digest.strip_prefix("sha256:").is_some_and(|hex| {
-        hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        hex.len() == 64
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     })
 }
 
@@ -333,11 +338,13 @@ mod tests {
 
     #[test]
     fn bad_expiry_dates_are_rejected() {
-        let text = format!(
-            "{MINIMAL}    exceptions:\n    - {{name: x, reason: r, expires: next-week}}\n"
-        );
+        let text =
+            format!("{MINIMAL}    exceptions:\n    - {{name: x, reason: r, expires: next-week}}\n");
         let err = parse(&text).unwrap_err();
-        assert!(err.to_string().contains("spec.policies[0].exceptions[0]"), "{err}");
+        assert!(
+            err.to_string().contains("spec.policies[0].exceptions[0]"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -350,7 +357,10 @@ mod tests {
             namespaces: vec![],
             names: vec![],
         };
-        assert_eq!(e.expiry().unwrap().to_rfc3339(), "2027-01-01T00:00:00+00:00");
+        assert_eq!(
+            e.expiry().unwrap().to_rfc3339(),
+            "2027-01-01T00:00:00+00:00"
+        );
     }
 
     #[test]

@@ -4,8 +4,8 @@
 //! This crate has no WebAssembly and does no IO: it parses text it is given,
 //! validates bundles, and defines the report that every front door renders.
 
-mod error;
 pub mod bundle;
+mod error;
 pub mod manifest;
 pub mod report;
 pub mod resource;

@@ -192,7 +192,10 @@ fn parse_json(file: &str, text: &str, parsed: &mut Parsed) -> Result<()> {
             message: strip_location(&e.to_string()),
         })?;
         let start = before + text[before..].len() - text[before..].trim_start().len();
-        let line = 1 + text.as_bytes()[..start].iter().filter(|&&b| b == b'\n').count();
+        let line = 1 + text.as_bytes()[..start]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
         let origin = Origin {
             file: file.to_owned(),
             document,
@@ -286,14 +289,18 @@ mod tests {
 
     #[test]
     fn typed_lists_are_flattened_too() {
-        let p = yaml("apiVersion: v1\nkind: PodList\nitems:\n- {apiVersion: v1, kind: Pod, metadata: {name: p}}\n");
+        let p = yaml(
+            "apiVersion: v1\nkind: PodList\nitems:\n- {apiVersion: v1, kind: Pod, metadata: {name: p}}\n",
+        );
         assert_eq!(p.resources.len(), 1);
         assert_eq!(p.resources[0].kind(), "Pod");
     }
 
     #[test]
     fn documents_without_kind_are_skipped_not_errors() {
-        let p = yaml("resources:\n- a.yaml\n---\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n");
+        let p = yaml(
+            "resources:\n- a.yaml\n---\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n",
+        );
         assert_eq!(p.resources.len(), 1);
         assert_eq!(p.skipped.len(), 1);
         assert_eq!(p.skipped[0].origin.line, 1);
@@ -311,18 +318,31 @@ mod tests {
             panic!("{err}");
         };
         assert_eq!(file, "bad.yaml");
-        assert!(*line >= 7, "error line {line} must point into the second document");
+        assert!(
+            *line >= 7,
+            "error line {line} must point into the second document"
+        );
         assert!(err.to_string().starts_with("bad.yaml:"), "{err}");
         for relative in ["line 1 ", "line 2 ", "line 3 ", "line 4 "] {
-            assert!(!err.to_string().contains(relative), "positions must be absolute: {err}");
+            assert!(
+                !err.to_string().contains(relative),
+                "positions must be absolute: {err}"
+            );
         }
     }
 
     #[test]
     fn tab_indentation_is_an_error_with_position() {
-        let err = parse("t.yaml", "apiVersion: v1\nkind: Pod\nmetadata:\n\tname: x\n", Format::Yaml)
-            .unwrap_err();
-        assert!(matches!(err, Error::ManifestSyntax { line: 4, .. }), "{err}");
+        let err = parse(
+            "t.yaml",
+            "apiVersion: v1\nkind: Pod\nmetadata:\n\tname: x\n",
+            Format::Yaml,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, Error::ManifestSyntax { line: 4, .. }),
+            "{err}"
+        );
     }
 
     #[test]
@@ -340,12 +360,24 @@ mod tests {
     #[test]
     fn malformed_json_names_line_and_column() {
         let err = parse("f.json", "{\n  \"kind\": \"Pod\",\n  oops\n}", Format::Json).unwrap_err();
-        assert!(matches!(err, Error::ManifestSyntax { line: 3, format: "JSON", .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                Error::ManifestSyntax {
+                    line: 3,
+                    format: "JSON",
+                    ..
+                }
+            ),
+            "{err}"
+        );
     }
 
     #[test]
     fn a_marker_inside_a_block_scalar_needs_indentation_so_is_not_split() {
-        let p = yaml("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n  x: |\n    ---\n    y\n");
+        let p = yaml(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n  x: |\n    ---\n    y\n",
+        );
         assert_eq!(p.resources.len(), 1);
         assert_eq!(p.resources[0].object["data"]["x"], "---\ny\n");
     }

@@ -88,7 +88,10 @@ impl Resource {
 
     /// The namespace the object lands in: its own, `default_namespace` for a
     /// namespaced object without one, or for a `Namespace`, its name.
-    pub fn effective_namespace<'a>(&'a self, default_namespace: Option<&'a str>) -> Option<&'a str> {
+    pub fn effective_namespace<'a>(
+        &'a self,
+        default_namespace: Option<&'a str>,
+    ) -> Option<&'a str> {
         if self.kind() == "Namespace" && self.group_version().0.is_empty() {
             return Some(self.name());
         }
@@ -123,13 +126,17 @@ pub fn split_api_version(api_version: &str) -> (&str, &str) {
 fn is_cluster_scoped(group: &str, kind: &str) -> bool {
     matches!(
         (group, kind),
-        ("", "Namespace" | "Node" | "PersistentVolume" | "ComponentStatus")
+        (
+            "",
+            "Namespace" | "Node" | "PersistentVolume" | "ComponentStatus"
+        ) | (
+            "rbac.authorization.k8s.io",
+            "ClusterRole" | "ClusterRoleBinding"
+        ) | ("apiextensions.k8s.io", "CustomResourceDefinition")
             | (
-                "rbac.authorization.k8s.io",
-                "ClusterRole" | "ClusterRoleBinding"
+                "storage.k8s.io",
+                "StorageClass" | "CSIDriver" | "CSINode" | "VolumeAttachment"
             )
-            | ("apiextensions.k8s.io", "CustomResourceDefinition")
-            | ("storage.k8s.io", "StorageClass" | "CSIDriver" | "CSINode" | "VolumeAttachment")
             | (
                 "admissionregistration.k8s.io",
                 "ValidatingWebhookConfiguration"

@@ -1,4 +1,4 @@
-//! gate's benchmarks: `just bench` (or `cargo bench -p gate --bench engine -- --write`)
+//! gate's benchmarks: `just bench` (or `cargo bench -p gate --features bench-peer --bench engine -- --write`)
 //! measures, in one run on this machine:
 //!
 //! - (a) parsing the real-world corpus alone, in process;
@@ -21,7 +21,10 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("root")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("root")
 }
 
 fn median(mut samples: Vec<Duration>) -> Duration {
@@ -49,7 +52,10 @@ fn time_gate(args: &[&str], cache: &Path) -> Duration {
         .status()
         .expect("run gate");
     let elapsed = start.elapsed();
-    assert!(matches!(status.code(), Some(0 | 1)), "gate {args:?} failed: {status}");
+    assert!(
+        matches!(status.code(), Some(0 | 1)),
+        "gate {args:?} failed: {status}"
+    );
     elapsed
 }
 
@@ -75,21 +81,46 @@ fn main() {
                 let start = Instant::now();
                 let loaded = gate::sources::load(std::slice::from_ref(&corpus));
                 let elapsed = start.elapsed();
-                assert!(loaded.errors.is_empty(), "corpus must parse: {:?}", loaded.errors);
+                assert!(
+                    loaded.errors.is_empty(),
+                    "corpus must parse: {:?}",
+                    loaded.errors
+                );
                 std::hint::black_box(loaded.resources.len());
                 elapsed
             })
             .collect(),
     );
-    let objects = gate::sources::load(std::slice::from_ref(&corpus)).resources.len();
-    rows.push(Row { what: "(a) parse the corpus alone (in process)", value: ms(parse), note: format!("{objects} objects, median of 5") });
+    let objects = gate::sources::load(std::slice::from_ref(&corpus))
+        .resources
+        .len();
+    rows.push(Row {
+        what: "(a) parse the corpus alone (in process)",
+        value: ms(parse),
+        note: format!("{objects} objects, median of 5"),
+    });
 
     // (b) warm cache, (c) cold cache: whole `gate check` processes.
     let warm_cache = tempfile::tempdir().expect("tempdir");
-    let check = ["check", corpus_arg.as_str(), "-f", "json", "-o", "/dev/null"];
+    let check = [
+        "check",
+        corpus_arg.as_str(),
+        "-f",
+        "json",
+        "-o",
+        "/dev/null",
+    ];
     time_gate(&check, warm_cache.path());
-    let warm = median((0..5).map(|_| time_gate(&check, warm_cache.path())).collect());
-    rows.push(Row { what: "(b) `gate check` on the corpus, warm cache", value: ms(warm), note: "built-in bundle (2 policies), median of 5".into() });
+    let warm = median(
+        (0..5)
+            .map(|_| time_gate(&check, warm_cache.path()))
+            .collect(),
+    );
+    rows.push(Row {
+        what: "(b) `gate check` on the corpus, warm cache",
+        value: ms(warm),
+        note: "built-in bundle (2 policies), median of 5".into(),
+    });
     let cold = median(
         (0..3)
             .map(|_| {
@@ -98,22 +129,39 @@ fn main() {
             })
             .collect(),
     );
-    rows.push(Row { what: "(c) `gate check` on the corpus, cold cache", value: ms(cold), note: "compiles both components, median of 3".into() });
+    rows.push(Row {
+        what: "(c) `gate check` on the corpus, cold cache",
+        value: ms(cold),
+        note: "compiles both components, median of 3".into(),
+    });
 
     let tiny = root().join("integration/example-repo/apps/web/deployment.yaml");
     let tiny_arg = tiny.display().to_string();
     let tiny_check = ["check", tiny_arg.as_str()];
     time_gate(&tiny_check, warm_cache.path());
-    let startup = median((0..20).map(|_| time_gate(&tiny_check, warm_cache.path())).collect());
-    rows.push(Row { what: "start-up: `gate check` on 2 objects, warm cache", value: ms(startup), note: "built-in bundle, whole process, median of 20".into() });
+    let startup = median(
+        (0..20)
+            .map(|_| time_gate(&tiny_check, warm_cache.path()))
+            .collect(),
+    );
+    rows.push(Row {
+        what: "start-up: `gate check` on 2 objects, warm cache",
+        value: ms(startup),
+        note: "built-in bundle, whole process, median of 20".into(),
+    });
 
     // (d) one object × policy.
     let deployment: serde_json::Value = serde_yaml_ng::from_str(
-        &std::fs::read_to_string(root().join("integration/fixtures/bench/deployment.yaml")).expect("fixture"),
+        &std::fs::read_to_string(root().join("integration/fixtures/bench/deployment.yaml"))
+            .expect("fixture"),
     )
     .expect("fixture yaml");
     let size = serde_json::to_vec(&deployment).expect("json").len();
-    let runtime = Runtime::new(RuntimeConfig { cache_dir: None, max_concurrency: Some(1) }).expect("runtime");
+    let runtime = Runtime::new(RuntimeConfig {
+        cache_dir: None,
+        max_concurrency: Some(1),
+    })
+    .expect("runtime");
     let encode = {
         let start = Instant::now();
         for _ in 0..10_000 {
@@ -121,7 +169,11 @@ fn main() {
         }
         start.elapsed() / 10_000
     };
-    rows.push(Row { what: "host: encode one object as a tape (once per object, shared by all policies)", value: us(encode), note: format!("{size}-byte Deployment") });
+    rows.push(Row {
+        what: "host: encode one object as a tape (once per object, shared by all policies)",
+        value: us(encode),
+        note: format!("{size}-byte Deployment"),
+    });
     let tape = gate_tape::encode(&deployment);
     let limits = Limits::default();
     let mut per_eval = Vec::new();
@@ -132,12 +184,18 @@ fn main() {
             let objects: Vec<&[u8]> = vec![tape.as_slice(); batch];
             let calls = if batch == 1 { 2000 } else { 200 };
             for _ in 0..20 {
-                policy.evaluate(&runtime, &limits, "{}", &[], &objects).expect("evaluate");
+                policy
+                    .evaluate(&runtime, &limits, "{}", &[], &objects)
+                    .expect("evaluate");
             }
             let samples: Vec<Duration> = (0..calls)
                 .map(|_| {
                     let start = Instant::now();
-                    std::hint::black_box(policy.evaluate(&runtime, &limits, "{}", &[], &objects).expect("evaluate"));
+                    std::hint::black_box(
+                        policy
+                            .evaluate(&runtime, &limits, "{}", &[], &objects)
+                            .expect("evaluate"),
+                    );
                     start.elapsed() / batch as u32
                 })
                 .collect();
@@ -146,7 +204,11 @@ fn main() {
                 per_eval.push(m);
             }
             rows.push(Row {
-                what: if batch == 1 { "(d) one evaluation, fresh instance per object" } else { "(d) one evaluation, amortised in batches of 64" },
+                what: if batch == 1 {
+                    "(d) one evaluation, fresh instance per object"
+                } else {
+                    "(d) one evaluation, amortised in batches of 64"
+                },
                 value: us(m),
                 note: format!("{name}, median over {calls} calls"),
             });
@@ -169,11 +231,17 @@ violation contains msg if {
 }
 "#;
     let mut engine = regorus::Engine::new();
-    engine.add_policy("bench.rego".into(), rego.into()).expect("rego");
+    engine
+        .add_policy("bench.rego".into(), rego.into())
+        .expect("rego");
     let input = regorus::Value::from_json_str(&deployment.to_string()).expect("input");
     let mut eval = || {
         engine.set_input(input.clone());
-        std::hint::black_box(engine.eval_rule("data.gate.bench.violation".into()).expect("eval"));
+        std::hint::black_box(
+            engine
+                .eval_rule("data.gate.bench.violation".into())
+                .expect("eval"),
+        );
     };
     for _ in 0..100 {
         eval();
@@ -187,20 +255,40 @@ violation contains msg if {
             })
             .collect(),
     );
-    rows.push(Row { what: "peer: regorus (Rego), same rule, input pre-parsed, engine reused", value: us(regorus), note: "median over 2000 evaluations".into() });
+    rows.push(Row {
+        what: "peer: regorus (Rego), same rule, input pre-parsed, engine reused",
+        value: us(regorus),
+        note: "median over 2000 evaluations".into(),
+    });
 
     let gate_eval = per_eval[0];
     let ratios = [
-        format!("(b)/(a) warm check / parse alone = **{:.2}** (target ≤ 2)", warm.as_secs_f64() / parse.as_secs_f64()),
-        format!("(c)/(b) cold / warm = **{:.2}**", cold.as_secs_f64() / warm.as_secs_f64()),
-        format!("regorus / gate per evaluation (disallow-privileged, batches of 64) = **{:.1}×**", regorus.as_secs_f64() / gate_eval.as_secs_f64()),
-        format!("start-up on a cache hit = **{}** (target ≤ 50 ms); (d) = **{}** (target ≤ 10 µs)", ms(startup), us(gate_eval)),
+        format!(
+            "(b)/(a) warm check / parse alone = **{:.2}** (target ≤ 2)",
+            warm.as_secs_f64() / parse.as_secs_f64()
+        ),
+        format!(
+            "(c)/(b) cold / warm = **{:.2}**",
+            cold.as_secs_f64() / warm.as_secs_f64()
+        ),
+        format!(
+            "regorus / gate per evaluation (disallow-privileged, batches of 64) = **{:.1}×**",
+            regorus.as_secs_f64() / gate_eval.as_secs_f64()
+        ),
+        format!(
+            "start-up on a cache hit = **{}** (target ≤ 50 ms); (d) = **{}** (target ≤ 10 µs)",
+            ms(startup),
+            us(gate_eval)
+        ),
     ];
 
     let mut out = String::new();
     out.push_str("| measurement | median | notes |\n|---|---|---|\n");
     for row in &rows {
-        out.push_str(&format!("| {} | {} | {} |\n", row.what, row.value, row.note));
+        out.push_str(&format!(
+            "| {} | {} | {} |\n",
+            row.what, row.value, row.note
+        ));
     }
     out.push_str("\nRatios, measured in the same run:\n\n");
     for line in &ratios {
@@ -214,7 +302,7 @@ violation contains msg if {
             std::env::consts::ARCH
         );
         let doc = format!(
-            "# Benchmarks\n\nProduced by `just bench` (which runs `cargo bench -p gate --bench engine -- --write`) on {machine}, \
+            "# Benchmarks\n\nProduced by `just bench` (which runs `cargo bench -p gate --features bench-peer --bench engine -- --write`) on {machine}, \
              release build, corpus `../shared/corpus/realworld` ({objects} objects). This machine is noisy: read the ratios, \
              which come from one run, rather than the absolute figures.\n\n{out}\n\
              ## How to read it\n\n\

@@ -49,7 +49,10 @@ impl BundleRef {
             BundleRef::Builtin(name) => {
                 let found = builtin::bundle(name).ok_or_else(|| {
                     let known: Vec<_> = builtin::BUNDLES.iter().map(|b| b.name).collect();
-                    anyhow!("no built-in bundle {name:?}; built-in bundles: {}", known.join(", "))
+                    anyhow!(
+                        "no built-in bundle {name:?}; built-in bundles: {}",
+                        known.join(", ")
+                    )
                 })?;
                 let bundle = Bundle::parse(Path::new(&format!("builtin:{name}")), found.yaml)?;
                 Ok((bundle, PathBuf::from(".")))
@@ -58,7 +61,9 @@ impl BundleRef {
                 let text = std::fs::read_to_string(path)
                     .with_context(|| format!("cannot read bundle {}", path.display()))?;
                 let bundle = Bundle::parse(path, &text)?;
-                let dir = path.parent().map_or_else(|| PathBuf::from("."), Path::to_owned);
+                let dir = path
+                    .parent()
+                    .map_or_else(|| PathBuf::from("."), Path::to_owned);
                 Ok((bundle, dir))
             }
         }
@@ -90,7 +95,10 @@ impl ModuleResolver for LocalResolver {
             ModuleRef::Builtin(name) => {
                 let policy = builtin::policy(name).ok_or_else(|| {
                     let known: Vec<_> = builtin::POLICIES.iter().map(|p| p.name).collect();
-                    anyhow!("no built-in policy {name:?}; built-in policies: {}", known.join(", "))
+                    anyhow!(
+                        "no built-in policy {name:?}; built-in policies: {}",
+                        known.join(", ")
+                    )
                 })?;
                 Cow::Borrowed(policy.wasm)
             }
@@ -210,10 +218,15 @@ fn bind(
 ) -> Result<(BoundPolicy, PolicyRun)> {
     let settings = serde_json::to_string(&entry.settings)?;
     policy.validate_settings(runtime, &settings)?;
-    let name = entry.name.clone().unwrap_or_else(|| policy.info.name.clone());
+    let name = entry
+        .name
+        .clone()
+        .unwrap_or_else(|| policy.info.name.clone());
     let mut excluded = bundle.spec.excluded_namespaces.clone();
     excluded.extend(entry.excluded_namespaces.iter().cloned());
-    let limits = entry.limits.map_or(bundle_limits, |l| bundle_limits.with_spec(l));
+    let limits = entry
+        .limits
+        .map_or(bundle_limits, |l| bundle_limits.with_spec(l));
     let run = PolicyRun {
         name: name.clone(),
         mode: entry.mode,

@@ -94,8 +94,13 @@ fn collect_yaml(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 /// Runs every case of a file against a policy.
-pub fn run_file(runtime: &Runtime, policy: &CompiledPolicy, file: &Path) -> Result<Vec<CaseOutcome>> {
-    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+pub fn run_file(
+    runtime: &Runtime,
+    policy: &CompiledPolicy,
+    file: &Path,
+) -> Result<Vec<CaseOutcome>> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
     let cases: CaseFile = serde_yaml_ng::from_str(&text)
         .with_context(|| format!("{}: not a case file", file.display()))?;
     if cases.cases.is_empty() {
@@ -112,7 +117,9 @@ pub fn run_file(runtime: &Runtime, policy: &CompiledPolicy, file: &Path) -> Resu
                 .or(cases.settings.as_ref())
                 .cloned()
                 .unwrap_or_else(|| Value::Object(Default::default()));
-            let failure = run_case(runtime, policy, base, case, &settings).err().map(|e| format!("{e:#}"));
+            let failure = run_case(runtime, policy, base, case, &settings)
+                .err()
+                .map(|e| format!("{e:#}"));
             CaseOutcome {
                 name: format!("{}: {}", file.display(), case.name),
                 failure,
@@ -132,9 +139,15 @@ fn run_case(
     let validated = policy.validate_settings(runtime, &settings);
     if let Some(field) = &case.settings_error {
         return match validated {
-            Err(RuntimeError::Settings { problems, .. }) if problems.iter().any(|p| &p.field == field) => Ok(()),
+            Err(RuntimeError::Settings { problems, .. })
+                if problems.iter().any(|p| &p.field == field) =>
+            {
+                Ok(())
+            }
             Err(e) => bail!("expected a settings error on field {field:?}, got: {e}"),
-            Ok(()) => bail!("expected a settings error on field {field:?}, but the settings were accepted"),
+            Ok(()) => bail!(
+                "expected a settings error on field {field:?}, but the settings were accepted"
+            ),
         };
     }
     validated?;
@@ -155,7 +168,8 @@ fn run_case(
         .map(gate_tape::encode)
         .collect();
     let inventory: Vec<&[u8]> = inventory.iter().map(Vec::as_slice).collect();
-    let mut verdicts = policy.evaluate(runtime, &Limits::default(), &settings, &inventory, &[&tape])?;
+    let mut verdicts =
+        policy.evaluate(runtime, &Limits::default(), &settings, &inventory, &[&tape])?;
     let violations = match verdicts.pop() {
         Some(Verdict::Allowed) | None => Vec::new(),
         Some(Verdict::Denied(v)) => v,
@@ -183,7 +197,10 @@ fn run_case(
         for want in expected {
             let position = remaining.iter().position(|v| {
                 v.path == want.path
-                    && want.message.as_ref().is_none_or(|m| v.message.contains(m.as_str()))
+                    && want
+                        .message
+                        .as_ref()
+                        .is_none_or(|m| v.message.contains(m.as_str()))
             });
             match position {
                 Some(i) => {
@@ -192,7 +209,9 @@ fn run_case(
                 None => bail!(
                     "expected a violation at {:?}{}; found:\n{}",
                     want.path,
-                    want.message.as_ref().map_or(String::new(), |m| format!(" containing {m:?}")),
+                    want.message
+                        .as_ref()
+                        .map_or(String::new(), |m| format!(" containing {m:?}")),
                     found()
                 ),
             }

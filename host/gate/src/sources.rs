@@ -1,8 +1,8 @@
 //! Reading manifests from files, directories and stdin.
 
+use gate_core::Resource;
 use gate_core::manifest::{self, Format, Parsed, Skipped};
 use gate_core::report::ErrorEntry;
-use gate_core::Resource;
 use rayon::prelude::*;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -92,7 +92,9 @@ fn walk(dir: &Path, inputs: &mut Vec<Input>, errors: &mut Vec<ErrorEntry>) {
     paths.sort();
     for path in paths {
         // Symlinked directories are not followed: they can loop.
-        let is_link = path.symlink_metadata().is_ok_and(|m| m.file_type().is_symlink());
+        let is_link = path
+            .symlink_metadata()
+            .is_ok_and(|m| m.file_type().is_symlink());
         if path.is_dir() {
             if !is_link {
                 walk(&path, inputs, errors);

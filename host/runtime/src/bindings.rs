@@ -6,6 +6,4 @@ wasmtime::component::bindgen!({
     world: "policy",
 });
 
-pub use gate::policy::types::{
-    KindSelector, Severity,
-};
+pub use gate::policy::types::{KindSelector, Severity};

@@ -155,9 +155,13 @@ pub fn evaluate_render(
         match result {
             Ok(Verdict::Allowed) => {}
             Ok(Verdict::Denied(violations)) => {
-                outcome
-                    .findings
-                    .push(finding(bound, resource, violations, default_ns, options.now));
+                outcome.findings.push(finding(
+                    bound,
+                    resource,
+                    violations,
+                    default_ns,
+                    options.now,
+                ));
             }
             Err(error) => outcome.errors.push(ErrorEntry {
                 message: format!("{}: {error}", resource.origin),

@@ -19,6 +19,6 @@ mod policy;
 pub use cache::ComponentCache;
 pub use engine::{BoundPolicy, RenderOptions, RenderOutcome, evaluate_render};
 pub use error::{Error, LimitKind, Result};
+pub use guest::{Runtime, RuntimeConfig};
 pub use limits::Limits;
 pub use policy::{CompiledPolicy, SettingsProblem, Verdict, digest_of};
-pub use guest::{Runtime, RuntimeConfig};

@@ -25,19 +25,17 @@ impl Limits {
 
     /// Applies the overrides of a bundle.
     pub fn with_spec(self, spec: LimitsSpec) -> Limits {
-        let memory = spec
-            .memory_mib
-            .map_or(self.memory_bytes, |mib| (mib as usize).saturating_mul(1 << 20));
+        let memory = spec.memory_mib.map_or(self.memory_bytes, |mib| {
+            (mib as usize).saturating_mul(1 << 20)
+        });
         Limits {
-            timeout: spec
-                .timeout_ms
-                .map_or(self.timeout, Duration::from_millis),
+            timeout: spec.timeout_ms.map_or(self.timeout, Duration::from_millis),
             fuel_per_object: spec.fuel_per_object.unwrap_or(self.fuel_per_object),
             base_fuel: self.base_fuel,
             memory_bytes: memory.min(Self::MAX_MEMORY_BYTES),
-            max_output_bytes: spec
-                .max_output_kib
-                .map_or(self.max_output_bytes, |kib| (kib as usize).saturating_mul(1024)),
+            max_output_bytes: spec.max_output_kib.map_or(self.max_output_bytes, |kib| {
+                (kib as usize).saturating_mul(1024)
+            }),
         }
     }
 

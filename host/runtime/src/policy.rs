@@ -127,7 +127,10 @@ impl CompiledPolicy {
             return Err(contract("describe returned an empty name".into()));
         }
         if raw.targets.is_empty() {
-            return Err(contract(format!("policy {:?} declares no targets", raw.name)));
+            return Err(contract(format!(
+                "policy {:?} declares no targets",
+                raw.name
+            )));
         }
         let settings_schema = serde_json::from_str(&raw.settings_schema)
             .map_err(|e| contract(format!("settings-schema is not JSON: {e}")))?;
@@ -213,13 +216,13 @@ impl CompiledPolicy {
             return Err(Error::Limit {
                 policy: self.label().to_owned(),
                 limit: LimitKind::Output,
-                detail: format!("{output} bytes returned, {} allowed", limits.max_output_bytes),
+                detail: format!(
+                    "{output} bytes returned, {} allowed",
+                    limits.max_output_bytes
+                ),
             });
         }
-        Ok(verdicts
-            .into_iter()
-            .map(|v| self.verdict(v))
-            .collect())
+        Ok(verdicts.into_iter().map(|v| self.verdict(v)).collect())
     }
 
     fn verdict(&self, raw: wit::Verdict) -> Verdict {
@@ -283,10 +286,16 @@ impl CompiledPolicy {
         }
         match error.downcast_ref::<Trap>() {
             Some(Trap::OutOfFuel) => {
-                return limit(LimitKind::Fuel, format!("{} units", limits.fuel_for(objects)));
+                return limit(
+                    LimitKind::Fuel,
+                    format!("{} units", limits.fuel_for(objects)),
+                );
             }
             Some(Trap::Interrupt) => {
-                return limit(LimitKind::Time, format!("{} ms", limits.timeout.as_millis()));
+                return limit(
+                    LimitKind::Time,
+                    format!("{} ms", limits.timeout.as_millis()),
+                );
             }
             Some(Trap::StackOverflow) => {
                 return limit(LimitKind::Stack, "call stack exhausted".into());

@@ -490,7 +490,11 @@ mod tests {
         let tape = sample();
         let root = root(&tape).unwrap();
         assert_eq!(root.str("kind"), Some("Pod"));
-        assert_eq!(root.str("after"), Some("tail"), "skips over the spec subtree");
+        assert_eq!(
+            root.str("after"),
+            Some("tail"),
+            "skips over the spec subtree"
+        );
         let containers = root.path(&["spec", "containers"]);
         assert_eq!(containers.len(), 2);
         assert_eq!(containers.at(0).get("privileged").as_bool(), Some(true));
@@ -526,7 +530,11 @@ mod tests {
             };
             // Walk everything reachable; any result is fine as long as it ends.
             let _ = format!("{root:?}");
-            let _ = root.path(&["spec", "containers"]).at(1).get("port").as_i64();
+            let _ = root
+                .path(&["spec", "containers"])
+                .at(1)
+                .get("port")
+                .as_i64();
         }
     }
 

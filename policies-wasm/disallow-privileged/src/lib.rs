@@ -55,7 +55,13 @@ impl Policy for DisallowPrivileged {
     fn evaluate(&self, object: &Object<'_>, _render: &Render<'_>) -> Vec<Violation> {
         containers(object)
             .filter(|c| c.security_context().get("privileged").as_bool() == Some(true))
-            .filter(|c| !self.settings.excluded_containers.iter().any(|n| n == c.name()))
+            .filter(|c| {
+                !self
+                    .settings
+                    .excluded_containers
+                    .iter()
+                    .any(|n| n == c.name())
+            })
             .filter(|c| {
                 !self
                     .settings

@@ -5,7 +5,9 @@
 //! parameters of Gatekeeper's `K8sRequiredLabels` (`labels: [{key, allowedRegex}]`,
 //! `message`) and Azure Policy's "Kubernetes cluster pods should use specified labels"
 //! (`labelsList`: keys that must be present). `kinds` limits the rule to some kinds,
-//! as a Gatekeeper constraint's `match.kinds` would.
+//! as a Gatekeeper constraint's `match.kinds` would. With `podTemplate`, workloads are
+//! judged on the labels of the pods they create (their pod template), as Azure judges
+//! pods at admission, and objects without a pod spec are not judged.
 
 mod required;
 
@@ -24,11 +26,15 @@ struct Settings {
     message: Option<String>,
     /// If not empty, only objects of these kinds are judged (e.g. `[Namespace]`).
     kinds: Vec<String>,
+    /// Judge the labels of the pod template of workloads (what their pods get) instead of
+    /// the object's own; objects without a pod spec are then not judged.
+    pod_template: bool,
 }
 
 struct RequiredLabels {
     required: Required,
     kinds: Vec<String>,
+    pod_template: bool,
 }
 
 impl Policy for RequiredLabels {
@@ -63,6 +69,7 @@ impl Policy for RequiredLabels {
         Ok(RequiredLabels {
             required,
             kinds: settings.kinds,
+            pod_template: settings.pod_template,
         })
     }
 
@@ -70,8 +77,18 @@ impl Policy for RequiredLabels {
         if !self.kinds.is_empty() && !self.kinds.iter().any(|k| k == object.kind()) {
             return Vec::new();
         }
-        let path = FieldPath::root().keys(&["metadata", "labels"]);
-        self.required.check(object, object.labels(), &path)
+        if !self.pod_template {
+            let path = FieldPath::root().keys(&["metadata", "labels"]);
+            return self.required.check(object, object.labels(), &path);
+        }
+        match pod_spec(object) {
+            Some(pod) => {
+                let path = pod.metadata_path.key("labels");
+                self.required
+                    .check(object, pod.metadata.get("labels"), &path)
+            }
+            None => Vec::new(),
+        }
     }
 }
 

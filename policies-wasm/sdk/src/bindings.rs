@@ -11,6 +11,4 @@ wit_bindgen::generate!({
     runtime_path: "::gate_policy_sdk::wit_bindgen::rt",
 });
 
-pub use gate::policy::types::{
-    Control, KindSelector, Severity, Violation,
-};
+pub use gate::policy::types::{Control, KindSelector, Severity, Violation};

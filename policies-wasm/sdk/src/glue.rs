@@ -67,17 +67,18 @@ pub fn describe<P: Policy>() -> wit::PolicyInfo {
 /// Decodes settings, naming the offending field on error, then builds the policy.
 fn build<P: Policy>(settings: &str) -> Result<P, Vec<SettingsError>> {
     let mut deserializer = serde_json::Deserializer::from_str(settings);
-    let decoded: P::Settings = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
-        let field = e.path().to_string();
-        let field = if field == "." { String::new() } else { field };
-        let message = e.into_inner().to_string();
-        // The position in the one-line JSON the host sends means nothing to a user.
-        let message = match message.rfind(" at line ") {
-            Some(i) => message[..i].to_owned(),
-            None => message,
-        };
-        vec![SettingsError::new(field, message)]
-    })?;
+    let decoded: P::Settings =
+        serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+            let field = e.path().to_string();
+            let field = if field == "." { String::new() } else { field };
+            let message = e.into_inner().to_string();
+            // The position in the one-line JSON the host sends means nothing to a user.
+            let message = match message.rfind(" at line ") {
+                Some(i) => message[..i].to_owned(),
+                None => message,
+            };
+            vec![SettingsError::new(field, message)]
+        })?;
     P::new(decoded)
 }
 

@@ -102,6 +102,9 @@ mod tests {
         let p = FieldPath::root()
             .keys(&["metadata", "annotations"])
             .key("cert-manager.io/issuer");
-        assert_eq!(p.as_str(), "metadata.annotations[\"cert-manager.io/issuer\"]");
+        assert_eq!(
+            p.as_str(),
+            "metadata.annotations[\"cert-manager.io/issuer\"]"
+        );
     }
 }

@@ -68,7 +68,9 @@ pub fn pod_spec<'a>(object: &Object<'a>) -> Option<PodSpec<'a>> {
 
 /// Every container of a workload object: init, regular and ephemeral.
 pub fn containers<'a>(object: &Object<'a>) -> impl Iterator<Item = Container<'a>> + use<'a> {
-    pod_spec(object).into_iter().flat_map(|pod| pod.containers())
+    pod_spec(object)
+        .into_iter()
+        .flat_map(|pod| pod.containers())
 }
 
 /// Which container list a container is in.
@@ -156,7 +158,10 @@ impl<'a> PodSpec<'a> {
     }
 
     /// The containers of one list.
-    pub fn containers_in(&self, list: ContainerList) -> impl Iterator<Item = Container<'a>> + use<'a> {
+    pub fn containers_in(
+        &self,
+        list: ContainerList,
+    ) -> impl Iterator<Item = Container<'a>> + use<'a> {
         let base = self.path.key(list.field());
         self.spec
             .get(list.field())

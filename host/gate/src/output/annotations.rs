@@ -6,7 +6,9 @@ use std::fmt::Write;
 
 /// Escapes the message of a GitHub workflow command.
 fn gh_data(text: &str) -> String {
-    text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 /// Escapes a property value of a GitHub workflow command.
@@ -39,12 +41,20 @@ pub fn github(report: &Report) -> String {
     }
     for e in &report.errors {
         let location = match (&e.file, e.line, &e.object) {
-            (_, _, Some(o)) => format!(" file={},line={},", gh_property(&o.origin.file), o.origin.line),
+            (_, _, Some(o)) => format!(
+                " file={},line={},",
+                gh_property(&o.origin.file),
+                o.origin.line
+            ),
             (Some(file), Some(line), None) => format!(" file={},line={},", gh_property(file), line),
             (Some(file), None, None) => format!(" file={},", gh_property(file)),
             _ => " ".to_owned(),
         };
-        let _ = writeln!(out, "::error{location}title=gate error::{}", gh_data(&e.message));
+        let _ = writeln!(
+            out,
+            "::error{location}title=gate error::{}",
+            gh_data(&e.message)
+        );
     }
     for n in &report.notices {
         let _ = writeln!(out, "::warning title=gate::{}", gh_data(&n.message));
@@ -90,7 +100,12 @@ pub fn azure_devops(report: &Report) -> String {
     }
     for e in &report.errors {
         let mut props = String::from("type=error");
-        if let Some(file) = e.object.as_ref().map(|o| &o.origin.file).or(e.file.as_ref()) {
+        if let Some(file) = e
+            .object
+            .as_ref()
+            .map(|o| &o.origin.file)
+            .or(e.file.as_ref())
+        {
             let _ = write!(props, ";sourcepath={}", ado(file));
         }
         if let Some(line) = e.object.as_ref().map(|o| o.origin.line).or(e.line) {

@@ -25,9 +25,16 @@ pub fn render(report: &Report) -> String {
     let mut out = String::new();
     let (mut tests, mut failures, mut error_count) = (0, 0, 0);
     for policy in &report.policies {
-        let findings: Vec<_> = report.results.iter().filter(|f| f.policy == policy.name).collect();
+        let findings: Vec<_> = report
+            .results
+            .iter()
+            .filter(|f| f.policy == policy.name)
+            .collect();
         let denied = findings.iter().filter(|f| f.action == Action::Deny).count();
-        let excepted = findings.iter().filter(|f| f.action == Action::Except).count();
+        let excepted = findings
+            .iter()
+            .filter(|f| f.action == Action::Except)
+            .count();
         let errors: Vec<_> = report
             .errors
             .iter()
@@ -74,7 +81,11 @@ pub fn render(report: &Report) -> String {
                     );
                 }
                 Action::Warn => {
-                    let _ = writeln!(out, "      <system-out>{}</system-out>", escape(&format!("warning: {}", details.join("\n"))));
+                    let _ = writeln!(
+                        out,
+                        "      <system-out>{}</system-out>",
+                        escape(&format!("warning: {}", details.join("\n")))
+                    );
                 }
                 Action::Except => {
                     let why = f.exception.as_ref().map_or(String::new(), |e| {
@@ -95,7 +106,11 @@ pub fn render(report: &Report) -> String {
         }
         out.push_str("  </testsuite>\n");
     }
-    let general: Vec<_> = report.errors.iter().filter(|e| e.policy.is_none()).collect();
+    let general: Vec<_> = report
+        .errors
+        .iter()
+        .filter(|e| e.policy.is_none())
+        .collect();
     if !general.is_empty() {
         tests += general.len();
         error_count += general.len();
@@ -114,7 +129,11 @@ pub fn render(report: &Report) -> String {
         }
         out.push_str("  </testsuite>\n");
     }
-    let _ = writeln!(out, "  <!-- {} -->", escape(&summary_line(report)).replace("--", "- -"));
+    let _ = writeln!(
+        out,
+        "  <!-- {} -->",
+        escape(&summary_line(report)).replace("--", "- -")
+    );
     out.push_str("</testsuites>\n");
     format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"gate\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{error_count}\">\n{out}"

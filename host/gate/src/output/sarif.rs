@@ -67,7 +67,10 @@ pub fn render(report: &Report) -> String {
 
     let mut results = Vec::new();
     for finding in &report.results {
-        let rule_index = report.policies.iter().position(|p| p.name == finding.policy);
+        let rule_index = report
+            .policies
+            .iter()
+            .position(|p| p.name == finding.policy);
         let o = &finding.object;
         for v in &finding.violations {
             let level = match finding.action {

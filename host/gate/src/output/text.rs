@@ -23,13 +23,23 @@ pub fn render(report: &Report) -> String {
             Action::Except => "EXCEPT",
         };
         for v in &finding.violations {
-            let _ = writeln!(out, "  {label} {}: {} [{}]", finding.policy, v.message, v.severity.as_str());
+            let _ = writeln!(
+                out,
+                "  {label} {}: {} [{}]",
+                finding.policy,
+                v.message,
+                v.severity.as_str()
+            );
             if !v.path.is_empty() {
                 let _ = writeln!(out, "         at {}", v.path);
             }
         }
         if let Some(e) = &finding.exception {
-            let _ = writeln!(out, "         exception {:?} until {}: {}", e.name, e.expires, e.reason);
+            let _ = writeln!(
+                out,
+                "         exception {:?} until {}: {}",
+                e.name, e.expires, e.reason
+            );
         }
     }
     if !report.results.is_empty() {

@@ -23,7 +23,10 @@ impl Policy for Hostile {
     fn evaluate(&self, object: &Object<'_>, _render: &Render<'_>) -> Vec<Violation> {
         let mut hoard: Vec<Vec<u8>> = Vec::new();
         loop {
-            hoard.push(std::hint::black_box(vec![object.name().len() as u8; 1 << 20]));
+            hoard.push(std::hint::black_box(vec![
+                object.name().len() as u8;
+                1 << 20
+            ]));
             std::hint::black_box(&hoard);
         }
     }

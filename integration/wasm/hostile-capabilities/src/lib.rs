@@ -13,7 +13,11 @@ impl Policy for Hostile {
     type Settings = Settings;
 
     fn info() -> Info {
-        Info::new("hostile-capabilities", "Tries every capability and reports what it saw.").targets([KindSelector::any()])
+        Info::new(
+            "hostile-capabilities",
+            "Tries every capability and reports what it saw.",
+        )
+        .targets([KindSelector::any()])
     }
 
     fn new(_: Settings) -> Result<Self, Vec<SettingsError>> {
@@ -51,5 +55,7 @@ fn probe(target: &str) -> String {
         Ok(_) => "connected".to_owned(),
         Err(e) => format!("denied ({e})"),
     };
-    format!("files={files}; file={file}; env={env}; args={args}; clock_ns={now}; entropy={entropy:016x}; net={net};")
+    format!(
+        "files={files}; file={file}; env={env}; args={args}; clock_ns={now}; entropy={entropy:016x}; net={net};"
+    )
 }

@@ -13,7 +13,8 @@ impl Policy for Hostile {
     type Settings = Settings;
 
     fn info() -> Info {
-        Info::new("hostile-output", "Returns megabytes of violations.").targets([KindSelector::any()])
+        Info::new("hostile-output", "Returns megabytes of violations.")
+            .targets([KindSelector::any()])
     }
 
     fn new(_: Settings) -> Result<Self, Vec<SettingsError>> {
@@ -22,7 +23,9 @@ impl Policy for Hostile {
 
     fn evaluate(&self, object: &Object<'_>, _render: &Render<'_>) -> Vec<Violation> {
         let line = format!("{} ", object.name()).repeat(1024);
-        (0..4096).map(|i| Violation::new(format!("spec.x[{i}]"), line.clone())).collect()
+        (0..4096)
+            .map(|i| Violation::new(format!("spec.x[{i}]"), line.clone()))
+            .collect()
     }
 }
 

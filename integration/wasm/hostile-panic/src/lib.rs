@@ -21,7 +21,10 @@ impl Policy for Hostile {
     }
 
     fn evaluate(&self, object: &Object<'_>, _render: &Render<'_>) -> Vec<Violation> {
-        panic!("hostile policy panicked on purpose while judging {}", object.name())
+        panic!(
+            "hostile policy panicked on purpose while judging {}",
+            object.name()
+        )
     }
 }
 

@@ -21,8 +21,11 @@ impl Policy for Hostile {
     type Settings = Settings;
 
     fn info() -> Info {
-        Info::new("hostile-recursion", "Recurses until the call stack overflows.")
-            .targets([KindSelector::any()])
+        Info::new(
+            "hostile-recursion",
+            "Recurses until the call stack overflows.",
+        )
+        .targets([KindSelector::any()])
     }
 
     fn new(_: Settings) -> Result<Self, Vec<SettingsError>> {
