@@ -182,15 +182,15 @@ fn run_case(
             .collect::<Vec<_>>()
             .join("\n")
     };
-    if let Some(expected) = case.allowed {
-        if expected != allowed {
-            bail!(
-                "expected {}, got {}{}",
-                if expected { "allowed" } else { "denied" },
-                if allowed { "allowed" } else { "denied:\n" },
-                found()
-            );
-        }
+    if let Some(expected) = case.allowed
+        && expected != allowed
+    {
+        bail!(
+            "expected {}, got {}{}",
+            if expected { "allowed" } else { "denied" },
+            if allowed { "allowed" } else { "denied:\n" },
+            found()
+        );
     }
     if let Some(expected) = &case.violations {
         let mut remaining: Vec<_> = violations.iter().collect();

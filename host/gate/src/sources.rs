@@ -46,7 +46,7 @@ pub fn load(paths: &[PathBuf]) -> Loaded {
             errors.push(file_error(path, "no such file or directory".into()));
         }
     }
-    let parsed: Vec<Result<Parsed, ErrorEntry>> = inputs.par_iter().map(read_input).collect();
+    let parsed: Vec<Result<Parsed, Box<ErrorEntry>>> = inputs.par_iter().map(read_input).collect();
     let mut loaded = Loaded {
         errors,
         ..Loaded::default()
@@ -57,7 +57,7 @@ pub fn load(paths: &[PathBuf]) -> Loaded {
                 loaded.resources.extend(p.resources);
                 loaded.skipped.extend(p.skipped);
             }
-            Err(e) => loaded.errors.push(e),
+            Err(e) => loaded.errors.push(*e),
         }
     }
     loaded
@@ -105,20 +105,24 @@ fn walk(dir: &Path, inputs: &mut Vec<Input>, errors: &mut Vec<ErrorEntry>) {
     }
 }
 
-fn read_input(input: &Input) -> Result<Parsed, ErrorEntry> {
+/// Reads and parses one input. The error is boxed: it is the rare path.
+fn read_input(input: &Input) -> Result<Parsed, Box<ErrorEntry>> {
     match input {
         Input::File(path, format) => {
-            let bytes = std::fs::read(path).map_err(|e| file_error(path, e.to_string()))?;
+            let bytes =
+                std::fs::read(path).map_err(|e| Box::new(file_error(path, e.to_string())))?;
             let text = String::from_utf8(bytes)
-                .map_err(|e| file_error(path, format!("not UTF-8: {e}")))?;
-            manifest::parse(&path.display().to_string(), &text, *format).map_err(syntax_error)
+                .map_err(|e| Box::new(file_error(path, format!("not UTF-8: {e}"))))?;
+            manifest::parse(&path.display().to_string(), &text, *format)
+                .map_err(|e| Box::new(syntax_error(e)))
         }
         Input::Stdin => {
             let mut text = String::new();
             std::io::stdin()
                 .read_to_string(&mut text)
-                .map_err(|e| file_error(Path::new("<stdin>"), e.to_string()))?;
-            manifest::parse("<stdin>", &text, Format::sniff(&text)).map_err(syntax_error)
+                .map_err(|e| Box::new(file_error(Path::new("<stdin>"), e.to_string())))?;
+            manifest::parse("<stdin>", &text, Format::sniff(&text))
+                .map_err(|e| Box::new(syntax_error(e)))
         }
     }
 }

@@ -88,11 +88,11 @@ impl Runtime {
 
     /// Compiles a component, or loads it from the cache.
     pub(crate) fn component(&self, digest: &str, bytes: &[u8]) -> Result<(Component, bool)> {
-        if let Some(cache) = &self.cache {
-            if let Some(component) = cache.load(&self.engine, digest) {
-                tracing::debug!(%digest, "component loaded from cache");
-                return Ok((component, true));
-            }
+        if let Some(cache) = &self.cache
+            && let Some(component) = cache.load(&self.engine, digest)
+        {
+            tracing::debug!(%digest, "component loaded from cache");
+            return Ok((component, true));
         }
         let started = std::time::Instant::now();
         let component = Component::new(&self.engine, bytes).map_err(|e| Error::Load {
