@@ -6,6 +6,11 @@
 //!   `RuntimeDefault` or `Localhost`;
 //! - the deprecated `container.apparmor.security.beta.kubernetes.io/<container>`
 //!   annotations must be empty, `runtime/default` or `localhost/<profile>`.
+//!
+//! With `allowedProfiles` (Gatekeeper's `K8sPSPAppArmor`), each container's effective
+//! profile must be on that list instead: its own `appArmorProfile`, else its annotation,
+//! else the pod's `appArmorProfile`, else `runtime/default`, in the annotation naming
+//! (`runtime/default`, `unconfined`, `localhost/<profile>`).
 
 use gate_policy_sdk::prelude::*;
 use gate_policy_sdk::{SecurityContext, container_exempt};
@@ -22,6 +27,10 @@ struct Settings {
     exempt_images: Vec<String>,
     /// Container names exempt from the check.
     excluded_containers: Vec<String>,
+    /// Gatekeeper's allow-list of profiles, in the annotation naming (`runtime/default`,
+    /// `unconfined`, `localhost/<profile>`), matched exactly against each container's
+    /// effective profile. Unset: the standard's rule.
+    allowed_profiles: Option<Vec<String>>,
 }
 
 struct AppArmor {
@@ -66,6 +75,28 @@ impl AppArmor {
         })
     }
 
+    /// The effective profile of each container that is not on `allowed`.
+    fn effective(&self, pod: &PodSpec<'_>, allowed: &[String]) -> Vec<Violation> {
+        pod.containers()
+            .filter(|c| !self.exempt(c))
+            .filter_map(|c| {
+                let (profile, path, source) = effective_profile(pod, &c);
+                if profile.as_ref().is_some_and(|p| allowed.contains(p)) {
+                    return None;
+                }
+                let shown = profile.map_or_else(|| "an unknown profile".to_owned(), |p| format!("{p:?}"));
+                Some(Violation::new(
+                    path,
+                    format!(
+                        "AppArmor profile {shown} of container \"{}\" ({source}) is not allowed; allowed profiles: {}",
+                        c.name(),
+                        allowed.join(", ")
+                    ),
+                ))
+            })
+            .collect()
+    }
+
     fn annotations(&self, pod: &PodSpec<'_>) -> Vec<Violation> {
         let base = pod.metadata_path.key("annotations");
         pod.metadata
@@ -88,6 +119,48 @@ impl AppArmor {
     }
 }
 
+/// An `appArmorProfile` in the annotation naming; `None` for an unknown type.
+fn canonical(profile: Node<'_>) -> Option<String> {
+    match profile.str("type") {
+        Some("RuntimeDefault") => Some("runtime/default".to_owned()),
+        Some("Unconfined") => Some("unconfined".to_owned()),
+        Some("Localhost") => Some(format!(
+            "localhost/{}",
+            profile.str("localhostProfile").unwrap_or_default()
+        )),
+        _ => None,
+    }
+}
+
+/// The profile a container runs with, where it is set, and how to name that place.
+fn effective_profile(
+    pod: &PodSpec<'_>,
+    c: &Container<'_>,
+) -> (Option<String>, FieldPath, &'static str) {
+    let own = c.security_context().get("appArmorProfile");
+    if !own.is_null() {
+        let path = c.path.keys(&["securityContext", "appArmorProfile"]);
+        return (canonical(own), path, "container securityContext");
+    }
+    let key = format!("{ANNOTATION_PREFIX}{}", c.name());
+    let annotation = pod.metadata.get("annotations").get(&key);
+    if !annotation.is_null() {
+        let path = pod.metadata_path.key("annotations").key(&key);
+        return (annotation.as_str().map(str::to_owned), path, "annotation");
+    }
+    let pod_profile = pod.security_context().get("appArmorProfile");
+    if !pod_profile.is_null() {
+        let path = pod.path.keys(&["securityContext", "appArmorProfile"]);
+        return (canonical(pod_profile), path, "pod securityContext");
+    }
+    let path = c.path.keys(&["securityContext", "appArmorProfile"]);
+    (
+        Some("runtime/default".to_owned()),
+        path,
+        "the runtime's default",
+    )
+}
+
 impl Policy for AppArmor {
     type Settings = Settings;
 
@@ -100,7 +173,8 @@ impl Policy for AppArmor {
                  (that is, Unconfined), and container.apparmor.security.beta.kubernetes.io \
                  annotations other than runtime/default or localhost/<profile>. Running \
                  unconfined removes the mandatory access control that contains a compromised \
-                 process.",
+                 process. With allowedProfiles, each container's effective profile must be on \
+                 that list instead.",
             )
             .severity(Severity::Medium)
             .category("pod-security")
@@ -119,6 +193,9 @@ impl Policy for AppArmor {
         let Some(pod) = pod_spec(object) else {
             return Vec::new();
         };
+        if let Some(allowed) = &self.settings.allowed_profiles {
+            return self.effective(&pod, allowed);
+        }
         pod.security_contexts(|c| self.exempt(c))
             .iter()
             .filter_map(Self::field)

@@ -3,13 +3,14 @@
 //! The "Privilege Escalation" control of the restricted Pod Security Standard
 //! (upstream check `allowPrivilegeEscalation`): unset counts as allowed, so every
 //! container must say false explicitly. Windows pods (`spec.os.name: windows`) are
-//! exempt, as upstream since policy 1.25.
+//! exempt, as upstream since policy 1.25; Gatekeeper's
+//! `K8sPSPAllowPrivilegeEscalationContainer` judges them too (`exemptWindowsPods: false`).
 
 use gate_policy_sdk::container_exempt;
 use gate_policy_sdk::prelude::*;
 
 /// Settings, with the parameter names of Azure Policy and the Gatekeeper library.
-#[derive(Default, Deserialize, JsonSchema)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 struct Settings {
     /// Images exempt from the check. A trailing `*` matches any suffix.
@@ -17,6 +18,19 @@ struct Settings {
     exempt_images: Vec<String>,
     /// Container names exempt from the check.
     excluded_containers: Vec<String>,
+    /// Skip Windows pods, as the standard does. Default: true; false judges them like
+    /// any pod, as Gatekeeper's template does.
+    exempt_windows_pods: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            exempt_images: Vec::new(),
+            excluded_containers: Vec::new(),
+            exempt_windows_pods: true,
+        }
+    }
 }
 
 struct PrivilegeEscalation {
@@ -36,7 +50,8 @@ impl Policy for PrivilegeEscalation {
             "Pod Security Standards, restricted, Privilege Escalation: every init, regular and \
                  ephemeral container must set securityContext.allowPrivilegeEscalation to false. \
                  Otherwise a process can gain more privileges than its parent through setuid \
-                 binaries or file capabilities (no_new_privs is not set). Windows pods are exempt.",
+                 binaries or file capabilities (no_new_privs is not set). Windows pods are exempt \
+                 unless exemptWindowsPods is false.",
         )
         .severity(Severity::Medium)
         .category("pod-security")
@@ -58,10 +73,10 @@ impl Policy for PrivilegeEscalation {
         let Some(pod) = pod_spec(object) else {
             return Vec::new();
         };
-        if pod.is_windows() {
+        let settings = &self.settings;
+        if settings.exempt_windows_pods && pod.is_windows() {
             return Vec::new();
         }
-        let settings = &self.settings;
         pod.containers()
             .filter(|c| !container_exempt(c, &settings.exempt_images, &settings.excluded_containers))
             .filter(|c| c.security_context().get("allowPrivilegeEscalation").as_bool() != Some(false))
