@@ -3,7 +3,8 @@
 //! The "Capabilities" control of the baseline Pod Security Standard (upstream check
 //! `capabilities_baseline`): `securityContext.capabilities.add` may only name
 //! capabilities of the container runtimes' default set. Names are case-sensitive and
-//! carry no `CAP_` prefix, as in the API.
+//! carry no `CAP_` prefix, as in the API. `requiredDropCapabilities` (the Gatekeeper
+//! library's `K8sPSPCapabilities` parameter, unset in the standard) can also require drops.
 
 use gate_policy_sdk::container_exempt;
 use gate_policy_sdk::prelude::*;
@@ -32,6 +33,9 @@ struct Settings {
     /// Capabilities a container may add; `*` allows any. Default: the baseline
     /// standard's list (the runtimes' default set, without NET_RAW).
     allowed_capabilities: Vec<String>,
+    /// Capabilities every container must drop; dropping `ALL` satisfies any. Default:
+    /// none, as in the baseline standard.
+    required_drop_capabilities: Vec<String>,
     /// Images exempt from the check. A trailing `*` matches any suffix.
     #[serde(alias = "excludedImages")]
     exempt_images: Vec<String>,
@@ -43,6 +47,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             allowed_capabilities: BASELINE_ALLOWED.map(str::to_owned).to_vec(),
+            required_drop_capabilities: Vec::new(),
             exempt_images: Vec::new(),
             excluded_containers: Vec::new(),
         }
@@ -60,6 +65,36 @@ impl CapabilitiesBaseline {
                 .allowed_capabilities
                 .iter()
                 .any(|allowed| allowed == "*" || allowed == name)
+        })
+    }
+
+    /// A violation if the container's `drop` list misses a required capability.
+    fn missing_drops(&self, c: &Container<'_>) -> Option<Violation> {
+        let dropped: Vec<&str> = c
+            .security_context()
+            .path(&["capabilities", "drop"])
+            .items()
+            .filter_map(|d| d.as_str())
+            .collect();
+        if dropped.contains(&"ALL") {
+            return None;
+        }
+        let missing: Vec<String> = self
+            .settings
+            .required_drop_capabilities
+            .iter()
+            .filter(|required| !dropped.contains(&required.as_str()))
+            .map(|m| format!("{m:?}"))
+            .collect();
+        (!missing.is_empty()).then(|| {
+            Violation::new(
+                c.path.keys(&["securityContext", "capabilities", "drop"]),
+                format!(
+                    "required drops: container \"{}\" must set securityContext.capabilities.drop=[{}]",
+                    c.name(),
+                    missing.join(", ")
+                ),
+            )
         })
     }
 }
@@ -110,6 +145,7 @@ impl Policy for CapabilitiesBaseline {
                             ),
                         )
                     })
+                    .chain(self.missing_drops(&c))
                     .collect::<Vec<_>>()
             })
             .collect()

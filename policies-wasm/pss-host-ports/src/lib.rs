@@ -2,7 +2,9 @@
 //!
 //! The "Host Ports" control of the baseline Pod Security Standard (upstream check
 //! `hostPorts`): every `ports[*].hostPort` must be unset or 0. Azure Policy's
-//! `minPort`/`maxPort` can allow a range instead.
+//! `minPort`/`maxPort` (the Gatekeeper library's `min`/`max`) can allow a range instead.
+//! The Gatekeeper library's `K8sPSPHostNetworkingPorts` also judges `hostNetwork`: with
+//! `hostNetwork: false`, a pod on the node's network is denied too.
 
 use gate_policy_sdk::container_exempt;
 use gate_policy_sdk::prelude::*;
@@ -11,12 +13,16 @@ use gate_policy_sdk::prelude::*;
 #[derive(Default, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 struct Settings {
-    /// Lowest allowed host port (Azure Policy's `minPort`); set with `maxPort`.
+    /// Lowest allowed host port (Azure Policy's `minPort`, Gatekeeper's `min`). With
+    /// neither bound set, no host port is allowed; with one, the other side is open.
     #[serde(alias = "min")]
     min_port: Option<i64>,
-    /// Highest allowed host port (Azure Policy's `maxPort`); set with `minPort`.
+    /// Highest allowed host port (Azure Policy's `maxPort`, Gatekeeper's `max`).
     #[serde(alias = "max")]
     max_port: Option<i64>,
+    /// Whether pods may set `hostNetwork: true` (Gatekeeper's `hostNetwork`). Unset: not
+    /// judged here (the standard leaves it to the Host Namespaces control).
+    host_network: Option<bool>,
     /// Images exempt from the check. A trailing `*` matches any suffix.
     #[serde(alias = "excludedImages")]
     exempt_images: Vec<String>,
@@ -49,7 +55,8 @@ impl Policy for HostPorts {
                 "Pod Security Standards, baseline, Host Ports: denies init, regular and ephemeral \
                  containers that set a non-zero ports[*].hostPort. A host port binds the node's \
                  interfaces, bypassing network policies and Service load balancing. minPort and \
-                 maxPort can allow a range.",
+                 maxPort can allow a range; hostNetwork: false also denies pods on the node's \
+                 network.",
             )
             .severity(Severity::Medium)
             .category("pod-security")
@@ -73,25 +80,28 @@ impl Policy for HostPorts {
                     "must not be greater than maxPort",
                 )]);
             }
-            (Some(_), None) => {
-                return Err(vec![SettingsError::new(
-                    "maxPort",
-                    "must be set with minPort",
-                )]);
-            }
-            (None, Some(_)) => {
-                return Err(vec![SettingsError::new(
-                    "minPort",
-                    "must be set with maxPort",
-                )]);
-            }
+            (Some(min), None) => Some((min, i64::MAX)),
+            (None, Some(max)) => Some((i64::MIN, max)),
         };
         Ok(HostPorts { range, settings })
     }
 
     fn evaluate(&self, object: &Object<'_>, _render: &Render<'_>) -> Vec<Violation> {
+        let Some(pod) = pod_spec(object) else {
+            return Vec::new();
+        };
         let settings = &self.settings;
-        containers(object)
+        // Exempt images do not exempt the pod's network: it is the pod's, not an image's.
+        let host_network = (settings.host_network == Some(false)
+            && pod.get("hostNetwork").as_bool() == Some(true))
+        .then(|| {
+            Violation::new(
+                pod.path.key("hostNetwork"),
+                "hostNetwork: pod must not use the host's network (hostNetwork is false)",
+            )
+        });
+        let ports = pod
+            .containers()
             .filter(|c| {
                 !container_exempt(c, &settings.exempt_images, &settings.excluded_containers)
             })
@@ -121,8 +131,8 @@ impl Policy for HostPorts {
                         ))
                     })
                     .collect::<Vec<_>>()
-            })
-            .collect()
+            });
+        host_network.into_iter().chain(ports).collect()
     }
 }
 

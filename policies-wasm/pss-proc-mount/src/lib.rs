@@ -5,6 +5,7 @@
 //! unless the pod runs in a user namespace (`spec.hostUsers: false`, policy 1.35+);
 //! restricted (upstream check `procMount_restricted`) forbids it in every pod. One
 //! crate serves both: the restricted bundle sets `allowUnmaskedInUserNamespaces: false`.
+//! The Gatekeeper library's `K8sPSPProcMount` parameter `procMount: Unmasked` allows any.
 
 use gate_policy_sdk::container_exempt;
 use gate_policy_sdk::prelude::*;
@@ -16,6 +17,9 @@ struct Settings {
     /// Allow any procMount in pods with `hostUsers: false` (the baseline standard).
     /// Set false for the restricted standard. Default: true.
     allow_unmasked_in_user_namespaces: bool,
+    /// The most open procMount allowed (the Gatekeeper library's `procMount`):
+    /// `Default` (the default) or `Unmasked`, which allows any.
+    proc_mount: ProcMountType,
     /// Images exempt from the check. A trailing `*` matches any suffix.
     #[serde(alias = "excludedImages")]
     exempt_images: Vec<String>,
@@ -27,10 +31,22 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             allow_unmasked_in_user_namespaces: true,
+            proc_mount: ProcMountType::Default,
             exempt_images: Vec::new(),
             excluded_containers: Vec::new(),
         }
     }
+}
+
+/// The procMount types of the API; Gatekeeper compares them case-insensitively.
+#[derive(Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq)]
+enum ProcMountType {
+    /// The container runtime's default masks and read-only paths.
+    #[serde(alias = "default")]
+    Default,
+    /// No masks.
+    #[serde(alias = "unmasked")]
+    Unmasked,
 }
 
 struct ProcMount {
@@ -71,7 +87,9 @@ impl Policy for ProcMount {
             return Vec::new();
         };
         let settings = &self.settings;
-        if settings.allow_unmasked_in_user_namespaces && pod.in_user_namespace() {
+        if settings.proc_mount == ProcMountType::Unmasked
+            || (settings.allow_unmasked_in_user_namespaces && pod.in_user_namespace())
+        {
             return Vec::new();
         }
         pod.containers()

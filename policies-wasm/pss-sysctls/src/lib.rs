@@ -2,7 +2,8 @@
 //!
 //! The "Sysctls" control of the baseline Pod Security Standard (upstream check
 //! `sysctls`, policy version 1.37): every `spec.securityContext.sysctls[*].name` must
-//! be on the safe list.
+//! be on the safe list. The Gatekeeper library's `K8sPSPForbiddenSysctls` parameters
+//! replace the safe list (`allowedSysctls`) and forbid names outright (`forbiddenSysctls`).
 
 use gate_policy_sdk::prelude::*;
 
@@ -28,12 +29,23 @@ const SAFE_SYSCTLS: [&str; 14] = [
     "net.ipv4.tcp_notsent_lowat",
 ];
 
-/// Settings, with the parameter name of the Gatekeeper library.
+/// Settings, with the parameter names of the Gatekeeper library.
 #[derive(Default, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 struct Settings {
-    /// Sysctls allowed on top of the safe list; a trailing `*` matches any suffix.
-    allowed_sysctls: Vec<String>,
+    /// The sysctls a pod may set, instead of the safe list; a trailing `*` matches any
+    /// suffix, `*` alone allows any and `[]` none. Default: the safe list.
+    allowed_sysctls: Option<Vec<String>>,
+    /// Sysctls a pod must not set even when allowed; same patterns. Default: none.
+    forbidden_sysctls: Vec<String>,
+}
+
+/// Does a sysctl name match one of the patterns?
+fn matches_any(patterns: &[String], name: &str) -> bool {
+    patterns.iter().any(|p| match p.strip_suffix('*') {
+        Some(prefix) => name.starts_with(prefix),
+        None => name == p,
+    })
 }
 
 struct Sysctls {
@@ -42,15 +54,11 @@ struct Sysctls {
 
 impl Sysctls {
     fn allows(&self, name: &str) -> bool {
-        SAFE_SYSCTLS.contains(&name)
-            || self
-                .settings
-                .allowed_sysctls
-                .iter()
-                .any(|p| match p.strip_suffix('*') {
-                    Some(prefix) => name.starts_with(prefix),
-                    None => name == p,
-                })
+        let allowed = match &self.settings.allowed_sysctls {
+            Some(patterns) => matches_any(patterns, name),
+            None => SAFE_SYSCTLS.contains(&name),
+        };
+        allowed && !matches_any(&self.settings.forbidden_sysctls, name)
     }
 }
 
