@@ -3,7 +3,9 @@
 //! The "SELinux" control of the baseline Pod Security Standard (upstream check
 //! `seLinuxOptions`): in `securityContext.seLinuxOptions` of the pod and of every
 //! container, `type` must be unset or one of the container types, and `user` and
-//! `role` must be unset.
+//! `role` must be unset. The Gatekeeper library's `K8sPSPSELinuxV2` parameter
+//! `allowedSELinuxOptions` replaces that rule: every field a `seLinuxOptions` sets must
+//! equal the same field of one listed entry.
 
 use gate_policy_sdk::prelude::*;
 use gate_policy_sdk::{SecurityContext, container_exempt};
@@ -16,10 +18,15 @@ const ALLOWED_TYPES: [&str; 4] = [
     "container_engine_t",
 ];
 
-/// Settings.
+/// Settings, with the parameter names of the Gatekeeper library.
 #[derive(Default, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 struct Settings {
+    /// The SELinux options allowed instead of the standard's rule: a `seLinuxOptions` is
+    /// allowed when one entry has the same value for every field it sets. `[]` allows
+    /// none. Default: the standard's rule.
+    #[serde(rename = "allowedSELinuxOptions")]
+    allowed_selinux_options: Option<Vec<AllowedOptions>>,
     /// Images exempt from the check. A trailing `*` matches any suffix.
     #[serde(alias = "excludedImages")]
     exempt_images: Vec<String>,
@@ -27,8 +34,68 @@ struct Settings {
     excluded_containers: Vec<String>,
 }
 
+/// One allowed combination of SELinux options (PodSecurityPolicy's `seLinuxOptions`).
+#[derive(Default, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+struct AllowedOptions {
+    /// The SELinux level, e.g. `s0:c123,c456`.
+    level: Option<String>,
+    /// The SELinux role.
+    role: Option<String>,
+    /// The SELinux type, e.g. `container_t`.
+    #[serde(rename = "type")]
+    selinux_type: Option<String>,
+    /// The SELinux user.
+    user: Option<String>,
+}
+
+impl AllowedOptions {
+    fn field(&self, name: &str) -> Option<&str> {
+        match name {
+            "level" => self.level.as_deref(),
+            "role" => self.role.as_deref(),
+            "type" => self.selinux_type.as_deref(),
+            _ => self.user.as_deref(),
+        }
+    }
+
+    /// Does every field `options` sets have this entry's value?
+    fn allows(&self, options: Node<'_>) -> bool {
+        OPTION_FIELDS.iter().all(|field| {
+            let value = options.get(field);
+            unset(value) || value.as_str().is_some_and(|v| self.field(field) == Some(v))
+        })
+    }
+}
+
+/// The fields of `seLinuxOptions`.
+const OPTION_FIELDS: [&str; 4] = ["level", "role", "type", "user"];
+
 struct SeLinux {
     settings: Settings,
+}
+
+/// A violation if this security context's `seLinuxOptions` matches no allowed entry.
+fn check_allowed(context: &SecurityContext<'_>, allowed: &[AllowedOptions]) -> Vec<Violation> {
+    let options = context.get("seLinuxOptions");
+    if OPTION_FIELDS.iter().all(|f| unset(options.get(f)))
+        || allowed.iter().any(|a| a.allows(options))
+    {
+        return Vec::new();
+    }
+    let set: Vec<String> = OPTION_FIELDS
+        .iter()
+        .filter(|f| !unset(options.get(f)))
+        .map(|f| format!("{f}={}", shown(options.get(f))))
+        .collect();
+    vec![Violation::new(
+        context.path.key("seLinuxOptions"),
+        format!(
+            "seLinuxOptions: {} sets {}, which no allowedSELinuxOptions entry allows",
+            context.owner,
+            set.join(", ")
+        ),
+    )]
 }
 
 /// Is this value of a string field unset? The API treats `""` as unset.
@@ -115,7 +182,10 @@ impl Policy for SeLinux {
             container_exempt(c, &settings.exempt_images, &settings.excluded_containers)
         })
         .iter()
-        .flat_map(check)
+        .flat_map(|context| match &settings.allowed_selinux_options {
+            Some(allowed) => check_allowed(context, allowed),
+            None => check(context),
+        })
         .collect()
     }
 }
