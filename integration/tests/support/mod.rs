@@ -95,3 +95,40 @@ pub fn parts(output: &Output) -> (i32, String, String) {
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
 }
+
+/// Keeps a generated section of a document in step with what a test computed.
+///
+/// The section sits between `<!-- NAME:begin ... -->` and `<!-- NAME:end -->` in `doc`
+/// (relative to the repository root). With `GATE_UPDATE_DOCS` set the section is
+/// rewritten; otherwise the test fails when it differs, saying how to regenerate it.
+pub fn check_doc_section(doc: &str, name: &str, content: &str, regenerate: &str) {
+    let path = root().join(doc);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{doc}: {e}"));
+    let begin_tag = format!("<!-- {name}:begin");
+    let end_tag = format!("<!-- {name}:end -->");
+    let (Some(begin), Some(end)) = (text.find(&begin_tag), text.find(&end_tag)) else {
+        panic!("{doc} lacks the `{begin_tag} ... -->` and `{end_tag}` markers");
+    };
+    let body_start = begin + text[begin..].find("-->").expect("closed begin marker") + 3;
+    let updated = format!(
+        "{}\n{}\n{}",
+        &text[..body_start],
+        content.trim_matches('\n'),
+        &text[end..]
+    );
+    if std::env::var_os("GATE_UPDATE_DOCS").is_some() {
+        std::fs::write(&path, updated).unwrap_or_else(|e| panic!("{doc}: {e}"));
+        return;
+    }
+    if updated != text {
+        let line = text
+            .lines()
+            .zip(updated.lines())
+            .position(|(a, b)| a != b)
+            .map_or(0, |i| i + 1);
+        panic!(
+            "{doc}: the `{name}` section is out of date (first difference at line {line}); \
+             review and regenerate it with\n  GATE_UPDATE_DOCS=1 {regenerate}\n\nexpected:\n{content}"
+        );
+    }
+}

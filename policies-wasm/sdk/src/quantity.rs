@@ -104,7 +104,7 @@ impl Cap {
             return Ok(Cap::Required(None));
         };
         match max.value() {
-            Some(v) if v == -1.0 => Ok(Cap::Off),
+            Some(-1.0) => Ok(Cap::Off),
             Some(v) if v >= 0.0 => Ok(Cap::Required(Some((max.to_string(), v)))),
             _ => Err(crate::SettingsError::new(
                 field,
