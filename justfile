@@ -17,6 +17,8 @@ lint:
     cd policies-wasm && cargo fmt --all -- --check
     cd integration/wasm && cargo fmt --all -- --check
     cargo clippy --workspace --all-targets -- -D warnings
+    cd policies-wasm && cargo clippy --workspace --all-targets --target wasm32-wasip2 --target-dir ../target/wasm -- -D warnings
+    cd integration/wasm && cargo clippy --workspace --target wasm32-wasip2 --target-dir ../../target/wasm -- -D warnings
 
 # Build the policy components alone (into target/wasm).
 policies:
