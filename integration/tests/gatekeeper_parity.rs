@@ -764,10 +764,20 @@ fn coverage(repo: &Path, plan: &Plan, passed: &[bool]) -> String {
     writeln!(out, "|---|---|---|---|---|").unwrap();
     for (template, policy, skip_messages) in &covered {
         let tally = tallies.remove(template.as_str()).unwrap_or_default();
-        let mut notes: Vec<String> = tally
-            .skipped
-            .iter()
-            .map(|s| format!("not run: {s}"))
+        // The same reason for several suite tests is said once, with a count.
+        let mut reasons: Vec<(&String, usize)> = Vec::new();
+        for reason in &tally.skipped {
+            match reasons.iter_mut().find(|(r, _)| *r == reason) {
+                Some((_, n)) => *n += 1,
+                None => reasons.push((reason, 1)),
+            }
+        }
+        let mut notes: Vec<String> = reasons
+            .into_iter()
+            .map(|(reason, n)| match n {
+                1 => format!("not run: {reason}"),
+                n => format!("not run ({n} cases): {reason}"),
+            })
             .collect();
         if let Some(reason) = skip_messages {
             notes.push(format!("message assertions not checked: {reason}"));

@@ -131,6 +131,11 @@ impl<'a> Node<'a> {
 
     /// The number of bytes this node takes, or `None` if the tape is truncated.
     fn size(&self) -> Option<usize> {
+        if self.buf.is_empty() {
+            // A missing node reads as null, but it takes no bytes: a container whose
+            // count says more items than its body holds ends here.
+            return None;
+        }
         match self.tag() {
             TAG_NULL | TAG_FALSE | TAG_TRUE => Some(1),
             TAG_INT | TAG_FLOAT => (self.buf.len() >= 9).then_some(9),
@@ -292,7 +297,7 @@ impl<'a> Iterator for Items<'a> {
             return None;
         };
         self.remaining -= 1;
-        self.body = &self.body[size..];
+        self.body = self.body.get(size..).unwrap_or_default();
         Some(node)
     }
 
@@ -326,7 +331,7 @@ impl<'a> Iterator for Entries<'a> {
             return None;
         };
         self.remaining -= 1;
-        self.body = &self.body[next..];
+        self.body = self.body.get(next..).unwrap_or_default();
         Some((key, value))
     }
 
