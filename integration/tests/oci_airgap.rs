@@ -156,3 +156,50 @@ fn an_altered_tarball_is_refused_at_load() {
     ));
     assert!(stderr.contains("altered"), "{stderr}");
 }
+
+#[test]
+fn an_unreachable_registry_is_an_error_naming_the_reference_and_the_cause() {
+    // A port that nothing listens on: bind one, then let it go.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let reference = format!("127.0.0.1:{port}/{REPO}@sha256:{}", "0".repeat(64));
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("bundle.yaml");
+    std::fs::write(
+        &bundle,
+        format!(
+            "apiVersion: gate.dev/v1alpha1\nkind: Bundle\nmetadata: {{name: down}}\nspec:\n  \
+             policies:\n    - module: oci://{reference}\n  trust:\n    version: \"1.0\"\n    \
+             trustPolicies:\n      - name: all\n        registryScopes: [\"*\"]\n        \
+             signatureVerification: {{level: skip}}\n"
+        ),
+    )
+    .unwrap();
+    let cache = dir.path().join("cache");
+    let output = support::run(&[
+        "check",
+        "integration/example-repo",
+        "-b",
+        &bundle.display().to_string(),
+        "--cache-dir",
+        &cache.display().to_string(),
+    ]);
+    let (code, stdout, stderr) = support::parts(&output);
+    assert_eq!(
+        code, 2,
+        "an unreachable registry fails closed\n{stdout}\n{stderr}"
+    );
+    for expected in [reference.as_str(), "Connection refused", "gave up after"] {
+        assert!(
+            stderr.contains(expected),
+            "expected {expected:?} in the error:\n{stderr}"
+        );
+    }
+    assert!(
+        !stdout.contains("DENY") && !stdout.contains("ALLOW"),
+        "no verdict without the policy:\n{stdout}"
+    );
+}

@@ -611,6 +611,17 @@ fn describe(error: &OciDistributionError) -> String {
             if let Some(url) = e.url() {
                 text = text.replace(url.as_str(), url.path());
             }
+            // reqwest's own message ("error sending request") hides the cause: add the
+            // chain underneath it (e.g. "tcp connect error: Connection refused").
+            let mut source = std::error::Error::source(e);
+            while let Some(cause) = source {
+                let cause_text = cause.to_string();
+                if !text.contains(&cause_text) {
+                    text.push_str(": ");
+                    text.push_str(&cause_text);
+                }
+                source = cause.source();
+            }
             text
         }
         other => other.to_string(),
