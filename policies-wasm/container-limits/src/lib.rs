@@ -10,7 +10,7 @@
 
 use gate_policy_sdk::container_exempt;
 use gate_policy_sdk::prelude::*;
-use gate_policy_sdk::quantity::{Cap, Quantity};
+use gate_policy_sdk::quantity::{CpuMemoryCaps, Quantity};
 
 /// Settings.
 #[derive(Default, Deserialize, JsonSchema)]
@@ -30,8 +30,7 @@ struct Settings {
 }
 
 struct ContainerLimits {
-    cpu: Cap,
-    memory: Cap,
+    caps: CpuMemoryCaps,
     settings: Settings,
 }
 
@@ -57,16 +56,8 @@ impl Policy for ContainerLimits {
     }
 
     fn new(settings: Settings) -> Result<Self, Vec<SettingsError>> {
-        let cpu = Cap::from_setting("cpu", settings.cpu.as_ref());
-        let memory = Cap::from_setting("memory", settings.memory.as_ref());
-        match (cpu, memory) {
-            (Ok(cpu), Ok(memory)) => Ok(ContainerLimits {
-                cpu,
-                memory,
-                settings,
-            }),
-            (cpu, memory) => Err([cpu.err(), memory.err()].into_iter().flatten().collect()),
-        }
+        let caps = CpuMemoryCaps::from_settings(settings.cpu.as_ref(), settings.memory.as_ref())?;
+        Ok(ContainerLimits { caps, settings })
     }
 
     fn evaluate(&self, object: &Object<'_>, _render: &Render<'_>) -> Vec<Violation> {
@@ -79,13 +70,7 @@ impl Policy for ContainerLimits {
                     &self.settings.excluded_containers,
                 )
             })
-            .flat_map(|c| {
-                [
-                    self.cpu.check(&c, "limits", "cpu"),
-                    self.memory.check(&c, "limits", "memory"),
-                ]
-            })
-            .flatten()
+            .flat_map(|c| self.caps.check(&c, "limits"))
             .collect()
     }
 }

@@ -9,7 +9,7 @@
 
 use gate_policy_sdk::container_exempt;
 use gate_policy_sdk::prelude::*;
-use gate_policy_sdk::quantity::{Cap, Quantity};
+use gate_policy_sdk::quantity::{CpuMemoryCaps, Quantity};
 
 /// Settings.
 #[derive(Default, Deserialize, JsonSchema)]
@@ -27,8 +27,7 @@ struct Settings {
 }
 
 struct ContainerRequests {
-    cpu: Cap,
-    memory: Cap,
+    caps: CpuMemoryCaps,
     settings: Settings,
 }
 
@@ -54,16 +53,8 @@ impl Policy for ContainerRequests {
     }
 
     fn new(settings: Settings) -> Result<Self, Vec<SettingsError>> {
-        let cpu = Cap::from_setting("cpu", settings.cpu.as_ref());
-        let memory = Cap::from_setting("memory", settings.memory.as_ref());
-        match (cpu, memory) {
-            (Ok(cpu), Ok(memory)) => Ok(ContainerRequests {
-                cpu,
-                memory,
-                settings,
-            }),
-            (cpu, memory) => Err([cpu.err(), memory.err()].into_iter().flatten().collect()),
-        }
+        let caps = CpuMemoryCaps::from_settings(settings.cpu.as_ref(), settings.memory.as_ref())?;
+        Ok(ContainerRequests { caps, settings })
     }
 
     fn evaluate(&self, object: &Object<'_>, _render: &Render<'_>) -> Vec<Violation> {
@@ -76,13 +67,7 @@ impl Policy for ContainerRequests {
                     &self.settings.excluded_containers,
                 )
             })
-            .flat_map(|c| {
-                [
-                    self.cpu.check(&c, "requests", "cpu"),
-                    self.memory.check(&c, "requests", "memory"),
-                ]
-            })
-            .flatten()
+            .flat_map(|c| self.caps.check(&c, "requests"))
             .collect()
     }
 }

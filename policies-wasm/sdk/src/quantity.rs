@@ -157,9 +157,63 @@ impl Cap {
     }
 }
 
+/// The CPU and memory caps of one resource list, from the `cpu` and `memory` maximums of
+/// Gatekeeper's `K8sContainerLimits` and `K8sContainerRequests` (and Azure's aliases).
+#[derive(Clone, Debug, PartialEq)]
+pub struct CpuMemoryCaps {
+    /// `<list>.cpu`.
+    pub cpu: Cap,
+    /// `<list>.memory`.
+    pub memory: Cap,
+}
+
+impl CpuMemoryCaps {
+    /// Both caps from settings ([`Cap::from_setting`]); errors name `cpu` and `memory`.
+    pub fn from_settings(
+        cpu: Option<&Quantity>,
+        memory: Option<&Quantity>,
+    ) -> Result<CpuMemoryCaps, Vec<crate::SettingsError>> {
+        match (
+            Cap::from_setting("cpu", cpu),
+            Cap::from_setting("memory", memory),
+        ) {
+            (Ok(cpu), Ok(memory)) => Ok(CpuMemoryCaps { cpu, memory }),
+            (cpu, memory) => Err([cpu.err(), memory.err()].into_iter().flatten().collect()),
+        }
+    }
+
+    /// The violations of a container's `resources.<list>.cpu` and `.memory` (`list` is
+    /// `limits` or `requests`), CPU first.
+    pub fn check(
+        &self,
+        container: &crate::Container<'_>,
+        list: &str,
+    ) -> impl Iterator<Item = crate::Violation> + use<> {
+        [
+            self.cpu.check(container, list, "cpu"),
+            self.memory.check(container, list, "memory"),
+        ]
+        .into_iter()
+        .flatten()
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::parse;
+    use super::{Cap, CpuMemoryCaps, Quantity, parse};
+
+    #[test]
+    fn cpu_and_memory_caps_report_both_bad_settings() {
+        let bad = Quantity::Text("lots".into());
+        let errors = CpuMemoryCaps::from_settings(Some(&bad), Some(&bad)).unwrap_err();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["cpu", "memory"]);
+
+        let off = Quantity::Number(-1.0);
+        let caps = CpuMemoryCaps::from_settings(None, Some(&off)).unwrap();
+        assert_eq!(caps.cpu, Cap::Required(None));
+        assert_eq!(caps.memory, Cap::Off);
+    }
 
     #[test]
     fn parses_decimal_and_binary_suffixes() {
