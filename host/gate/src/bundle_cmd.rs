@@ -6,9 +6,9 @@ use crate::oci_resolver::{lock_for, pinned, trust_policy_for};
 use crate::registry_args::{RegistryArgs, async_runtime};
 use anyhow::{Result, bail};
 use clap::{Args, Subcommand};
-use gate_oci::digest;
 use gate_oci::lock::{LockFile, LockedPolicy};
-use std::path::PathBuf;
+use gate_oci::{TrustPolicy, digest};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Work on bundles.
@@ -82,6 +82,17 @@ pub struct LoadArgs {
     pub registry: RegistryArgs,
 }
 
+/// Reads a bundle file and its trust policy (`--trust-policy`, else the bundle's own).
+fn read_with_trust(
+    path: &Path,
+    explicit: Option<&Path>,
+) -> Result<(BundleRef, gate_core::bundle::Bundle, Option<TrustPolicy>)> {
+    let bundle_ref = BundleRef::File(path.to_path_buf());
+    let (bundle, base_dir) = bundle_ref.read()?;
+    let trust = trust_policy_for(&bundle_ref, &bundle, &base_dir, explicit)?;
+    Ok((bundle_ref, bundle, trust))
+}
+
 fn oci_modules(bundle: &gate_core::bundle::Bundle) -> Vec<String> {
     bundle
         .spec
@@ -95,14 +106,7 @@ fn oci_modules(bundle: &gate_core::bundle::Bundle) -> Vec<String> {
 impl LockArgs {
     /// Resolves, pulls and verifies every OCI module; writes the lock file.
     pub fn run(self) -> Result<ExitCode> {
-        let bundle_ref = BundleRef::File(self.bundle.clone());
-        let (bundle, base_dir) = bundle_ref.read()?;
-        let trust = trust_policy_for(
-            &bundle_ref,
-            &bundle,
-            &base_dir,
-            self.trust_policy.as_deref(),
-        )?;
+        let (_, bundle, trust) = read_with_trust(&self.bundle, self.trust_policy.as_deref())?;
         let client = self.registry.client(false)?;
         let rt = async_runtime()?;
         let mut locked = Vec::new();
@@ -137,14 +141,8 @@ impl LockArgs {
 impl SaveArgs {
     /// Pulls (verified) every pinned OCI module with its signatures; writes the tarball.
     pub fn run(self) -> Result<ExitCode> {
-        let bundle_ref = BundleRef::File(self.bundle.clone());
-        let (bundle, base_dir) = bundle_ref.read()?;
-        let trust = trust_policy_for(
-            &bundle_ref,
-            &bundle,
-            &base_dir,
-            self.trust_policy.as_deref(),
-        )?;
+        let (bundle_ref, bundle, trust) =
+            read_with_trust(&self.bundle, self.trust_policy.as_deref())?;
         let lock = lock_for(&bundle_ref)?;
         let client = self.registry.client(self.offline)?;
         let rt = async_runtime()?;
