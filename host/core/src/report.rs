@@ -6,6 +6,7 @@ use crate::manifest::Skipped;
 use crate::resource::ObjectRef;
 use crate::selector::KindSelector;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// The identifier of the report's JSON schema; bumped on any incompatible change.
 pub const REPORT_SCHEMA: &str = "gate.dev/report/v1";
@@ -215,6 +216,46 @@ impl Decision {
     }
 }
 
+/// Where a run came from: the front door, and what it knows about the source and
+/// the cluster. Recorded in the report; the cluster facts also reach policies.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunContext {
+    /// The front door: `check`, `argocd`, `flux`, `admission`, ...
+    pub front_door: String,
+    /// The source revision judged, when known (a Git commit, `main@sha1:...`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
+    /// The namespace given to namespaced objects that set none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_namespace: Option<String>,
+    /// What the front door knows of the target cluster.
+    #[serde(skip_serializing_if = "ClusterInfo::is_empty")]
+    pub cluster: ClusterInfo,
+    /// The front door's own facts, e.g. `argocd.appName`.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// What is known of the cluster the render will be applied to.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterInfo {
+    /// The Kubernetes version, e.g. `1.31` or `v1.31.2`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kube_version: Option<String>,
+    /// The API versions it serves: `group/version` and `group/version/Kind`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub api_versions: Vec<String>,
+}
+
+impl ClusterInfo {
+    /// Nothing is known.
+    pub fn is_empty(&self) -> bool {
+        self.kube_version.is_none() && self.api_versions.is_empty()
+    }
+}
+
 /// Everything one run found.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -226,6 +267,12 @@ pub struct Report {
     pub summary: Summary,
     /// The bundle's name.
     pub bundle: String,
+    /// The `sha256:` digest of the bundle document as read.
+    #[serde(rename = "bundleDigest", skip_serializing_if = "String::is_empty")]
+    pub bundle_digest: String,
+    /// Where the run came from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context: Option<RunContext>,
     /// The policies that ran.
     pub policies: Vec<PolicyRun>,
     /// Findings, in object order then policy order.
@@ -289,6 +336,8 @@ impl Report {
             decision,
             summary,
             bundle,
+            bundle_digest: String::new(),
+            context: None,
             policies,
             results,
             errors,

@@ -14,7 +14,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use gate::builtin;
+use gate_engine::builtin;
 use gate_runtime::{CompiledPolicy, Limits, Runtime, RuntimeConfig};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -124,7 +124,7 @@ fn main() {
         (0..5)
             .map(|_| {
                 let start = Instant::now();
-                let loaded = gate::sources::load(std::slice::from_ref(&corpus));
+                let loaded = gate_engine::sources::load(std::slice::from_ref(&corpus));
                 let elapsed = start.elapsed();
                 assert!(
                     loaded.errors.is_empty(),
@@ -136,7 +136,7 @@ fn main() {
             })
             .collect(),
     );
-    let objects = gate::sources::load(std::slice::from_ref(&corpus))
+    let objects = gate_engine::sources::load(std::slice::from_ref(&corpus))
         .resources
         .len();
     rows.push(Row {
@@ -334,7 +334,7 @@ violation contains msg if {
              release build, corpus `../shared/corpus/realworld` ({objects} objects). This machine is noisy: read the ratios, \
              which come from one run, rather than the absolute figures.\n\n{out}\n\
              ## How to read it\n\n\
-             - (a) is `gate::sources::load` in process: YAML/JSON parsing of every file, in parallel.\n\
+             - (a) is `gate_engine::sources::load` in process: YAML/JSON parsing of every file, in parallel.\n\
              - (b) and (c) are whole `gate check -f json` processes: start-up, bundle load, parsing, evaluation and rendering.\n\
              - (d) is `CompiledPolicy::evaluate` on the tape of one Deployment: a fresh instance per call, \
              settings decoded per call, fuel and epoch limits on. Amortised = per object in a call of 64 objects.\n\

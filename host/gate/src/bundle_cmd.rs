@@ -1,11 +1,11 @@
 //! `gate bundle lock|save|load`: pin a bundle's OCI modules, and carry them
 //! (with their signatures) to air-gapped sites.
 
-use crate::loader::BundleRef;
-use crate::oci_resolver::{lock_for, pinned, trust_policy_for};
-use crate::registry_args::{RegistryArgs, async_runtime};
 use anyhow::{Result, bail};
 use clap::{Args, Subcommand};
+use gate_engine::loader::BundleRef;
+use gate_engine::oci_resolver::{lock_for, pinned, trust_policy_for};
+use gate_engine::registry_args::{RegistryArgs, async_runtime};
 use gate_oci::lock::{LockFile, LockedPolicy};
 use gate_oci::{TrustPolicy, digest};
 use std::path::{Path, PathBuf};

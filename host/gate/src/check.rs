@@ -1,13 +1,14 @@
 //! `gate check`: judge manifests in CI.
 
-use crate::cli::RuntimeArgs;
-use crate::evaluate::{EvaluateOptions, evaluate};
-use crate::loader::{BundleRef, load_bundle};
-use crate::output::{OutputFormat, render};
-use crate::registry_args::RegistryArgs;
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use clap::Args;
+use gate_core::report::RunContext;
+use gate_engine::RuntimeArgs;
+use gate_engine::evaluate::{EvaluateOptions, evaluate};
+use gate_engine::loader::{BundleRef, load_bundle};
+use gate_engine::output::{OutputFormat, render};
+use gate_engine::registry_args::RegistryArgs;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -61,17 +62,21 @@ impl CheckArgs {
     /// Runs the check; the exit code is the report's decision.
     pub fn run(self) -> Result<ExitCode> {
         let runtime = self.runtime.runtime()?;
-        let resolver = crate::oci_resolver::resolver_for(
+        let resolver = gate_engine::oci_resolver::resolver_for(
             &self.bundle,
             &self.registry,
             self.offline,
             self.trust_policy.as_deref(),
         )?;
         let bundle = load_bundle(&runtime, &self.bundle, resolver.as_ref())?;
-        let render_input = crate::sources::load(&self.paths);
+        let render_input = gate_engine::sources::load(&self.paths);
         let options = EvaluateOptions {
             default_namespace: self.namespace.clone(),
             now: self.now.unwrap_or_else(Utc::now),
+            context: RunContext {
+                front_door: "check".into(),
+                ..RunContext::default()
+            },
         };
         let report = evaluate(&runtime, &bundle, render_input, &options);
         let text = render(&report, self.format);

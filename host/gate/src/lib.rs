@@ -1,24 +1,13 @@
-//! gate: a GitOps policy gate for Kubernetes.
-//!
-//! Every front door (the `check` command, the Argo CD plugin, the Flux gate, the
-//! admission webhook) is a thin adapter onto one call: [`evaluate::evaluate`],
-//! which loads manifests, runs a loaded bundle over them and returns one
-//! [`gate_core::report::Report`].
+//! The `gate` command: one module per subcommand, each a clap struct with a `run`
+//! method. The engine call every command shares lives in [`gate_engine`].
 
-pub mod builtin;
 pub mod bundle_cmd;
 pub mod check;
 pub mod cli;
-pub mod evaluate;
-pub mod loader;
-pub mod oci_resolver;
-pub mod output;
 pub mod policy;
 pub mod policy_new;
 pub mod policy_oci;
 pub mod policy_test;
-pub mod registry_args;
-pub mod sources;
 
 /// Logs to stderr, filtered by `GATE_LOG` (default: warnings).
 pub fn init_logging() {

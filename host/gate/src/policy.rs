@@ -1,12 +1,12 @@
 //! `gate policy ...`: the policy author's workflow.
 
-use crate::builtin;
-use crate::cli::RuntimeArgs;
 use crate::policy_new::{BuildArgs, NewArgs};
 use crate::policy_oci::{InspectArgs, PullArgs, PushArgs};
 use crate::policy_test;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
+use gate_engine::RuntimeArgs;
+use gate_engine::builtin;
 use gate_runtime::CompiledPolicy;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

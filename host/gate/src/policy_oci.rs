@@ -1,9 +1,9 @@
 //! `gate policy push|pull|inspect`: policies in OCI registries.
 
-use crate::cli::RuntimeArgs;
-use crate::registry_args::{RegistryArgs, async_runtime};
 use anyhow::{Context, Result};
 use clap::Args;
+use gate_engine::RuntimeArgs;
+use gate_engine::registry_args::{RegistryArgs, async_runtime};
 use gate_oci::manifest::{PolicyArtifact, annotations};
 use gate_oci::verify::{self, cosign};
 use gate_oci::{ArtifactRef, TrustPolicy};

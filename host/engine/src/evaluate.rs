@@ -3,7 +3,7 @@
 use crate::loader::LoadedBundle;
 use crate::sources::Loaded;
 use chrono::{DateTime, Utc};
-use gate_core::report::{Findings, Report};
+use gate_core::report::{Findings, Report, RunContext};
 use gate_runtime::{RenderOptions, Runtime, evaluate_render};
 
 /// How a render is judged.
@@ -13,6 +13,9 @@ pub struct EvaluateOptions {
     pub default_namespace: Option<String>,
     /// The time exceptions are checked against.
     pub now: DateTime<Utc>,
+    /// Where the run comes from, recorded in the report. Its `cluster` facts
+    /// reach the policies.
+    pub context: RunContext,
 }
 
 impl Default for EvaluateOptions {
@@ -20,6 +23,7 @@ impl Default for EvaluateOptions {
         EvaluateOptions {
             default_namespace: None,
             now: Utc::now(),
+            context: RunContext::default(),
         }
     }
 }
@@ -45,7 +49,9 @@ pub fn evaluate(
     errors.extend(outcome.errors);
     let mut notices = bundle.notices.clone();
     notices.extend(outcome.notices);
-    Report::new(
+    let mut context = options.context.clone();
+    context.default_namespace = options.default_namespace.clone();
+    let mut report = Report::new(
         bundle.name.clone(),
         bundle.runs.clone(),
         Findings {
@@ -56,5 +62,8 @@ pub fn evaluate(
             skipped: render.skipped,
             notices,
         },
-    )
+    );
+    report.bundle_digest = bundle.digest.clone();
+    report.context = Some(context);
+    report
 }

@@ -45,6 +45,12 @@ impl BundleRef {
     /// Reads and parses the bundle; returns it with the directory its file paths
     /// are relative to.
     pub fn read(&self) -> Result<(Bundle, PathBuf)> {
+        self.read_with_digest()
+            .map(|(bundle, dir, _)| (bundle, dir))
+    }
+
+    /// [`BundleRef::read`], with the `sha256:` digest of the document's bytes.
+    pub fn read_with_digest(&self) -> Result<(Bundle, PathBuf, String)> {
         match self {
             BundleRef::Builtin(name) => {
                 let found = builtin::bundle(name).ok_or_else(|| {
@@ -55,7 +61,8 @@ impl BundleRef {
                     )
                 })?;
                 let bundle = Bundle::parse(Path::new(&format!("builtin:{name}")), found.yaml)?;
-                Ok((bundle, PathBuf::from(".")))
+                let digest = gate_runtime::digest_of(found.yaml.as_bytes());
+                Ok((bundle, PathBuf::from("."), digest))
             }
             BundleRef::File(path) => {
                 let text = std::fs::read_to_string(path)
@@ -64,7 +71,7 @@ impl BundleRef {
                 let dir = path
                     .parent()
                     .map_or_else(|| PathBuf::from("."), Path::to_owned);
-                Ok((bundle, dir))
+                Ok((bundle, dir, gate_runtime::digest_of(text.as_bytes())))
             }
         }
     }
@@ -133,6 +140,9 @@ pub fn check_digest(module: &ModuleRef, expected: Option<&str>, actual: &str) ->
 pub struct LoadedBundle {
     /// The bundle's name.
     pub name: String,
+    /// The `sha256:` digest of the bundle document as read. The digests of the
+    /// modules it ran are in [`LoadedBundle::runs`].
+    pub digest: String,
     /// The policies, in bundle order.
     pub policies: Vec<BoundPolicy>,
     /// Their descriptions for the report.
@@ -148,7 +158,7 @@ pub fn load_bundle(
     bundle_ref: &BundleRef,
     resolver: &dyn ModuleResolver,
 ) -> Result<LoadedBundle> {
-    let (bundle, base_dir) = bundle_ref.read()?;
+    let (bundle, base_dir, digest) = bundle_ref.read_with_digest()?;
     let bundle_limits = Limits::default().with_spec(bundle.spec.limits);
 
     let mut modules = Vec::with_capacity(bundle.spec.policies.len());
@@ -202,6 +212,7 @@ pub fn load_bundle(
     let (policies, runs) = bound.into_iter().unzip();
     Ok(LoadedBundle {
         name: bundle.metadata.name,
+        digest,
         policies,
         runs,
         notices,
