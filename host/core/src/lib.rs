@@ -12,4 +12,4 @@ pub mod resource;
 pub mod selector;
 
 pub use error::{Error, Result};
-pub use resource::{ObjectRef, Origin, Resource};
+pub use resource::{Admission, ObjectRef, Operation, Origin, Resource};

@@ -36,6 +36,30 @@ pub struct Resource {
     pub object: Value,
 }
 
+/// The operation of an admission request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Operation {
+    /// A new object.
+    Create,
+    /// A change to a stored object.
+    Update,
+    /// A deletion.
+    Delete,
+    /// A connection (exec, attach, port-forward, proxy).
+    Connect,
+}
+
+/// What an admission request adds to the one object it carries. Policies see it;
+/// renders judged before apply (CI, Argo CD, Flux) have none.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Admission {
+    /// The request's operation.
+    pub operation: Operation,
+    /// The object as stored, on UPDATE and DELETE.
+    pub old_object: Option<Value>,
+}
+
 /// Identifies an object in reports: where it is and what it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -3,6 +3,7 @@
 use crate::loader::LoadedBundle;
 use crate::sources::Loaded;
 use chrono::{DateTime, Utc};
+use gate_core::Admission;
 use gate_core::report::{Findings, Report, RunContext};
 use gate_runtime::{RenderOptions, Runtime, evaluate_render};
 
@@ -16,6 +17,9 @@ pub struct EvaluateOptions {
     /// Where the run comes from, recorded in the report. Its `cluster` facts
     /// reach the policies.
     pub context: RunContext,
+    /// At admission: the operation and the stored object, for the one object
+    /// of the render. `None` for renders judged before apply.
+    pub admission: Option<Admission>,
 }
 
 impl Default for EvaluateOptions {
@@ -24,6 +28,7 @@ impl Default for EvaluateOptions {
             default_namespace: None,
             now: Utc::now(),
             context: RunContext::default(),
+            admission: None,
         }
     }
 }
