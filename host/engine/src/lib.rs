@@ -4,7 +4,8 @@
 //! admission webhook) is a thin adapter onto the same steps: load a bundle
 //! ([`loader::load_bundle`], resolving OCI modules through [`oci_resolver`]), read
 //! a render ([`sources`]), judge it with one call ([`evaluate::evaluate`]), and
-//! render the one [`gate_core::report::Report`] it returns ([`output`]).
+//! render the one [`gate_core::report::Report`] it returns ([`output`]). The
+//! GitOps front doors render application directories with [`render`].
 
 pub mod builtin;
 pub mod evaluate;
@@ -12,6 +13,7 @@ pub mod loader;
 pub mod oci_resolver;
 pub mod output;
 pub mod registry_args;
+pub mod render;
 pub mod runtime_args;
 pub mod sources;
 
