@@ -39,6 +39,10 @@ const STRICTER: &[(&str, &str)] = &[
         "kubectl would pick a version from the cluster's discovery, which gate cannot know",
     ),
     (
+        "found unknown escape character",
+        "\\' in double quotes: go-yaml v2 (libyaml 0.1) accepts it, libyaml 0.2 and YAML 1.2 do not",
+    ),
+    (
         "lone leading surrogate",
         "a JSON \\ud800 escape: Go replaces it with U+FFFD, gate refuses it",
     ),

@@ -11,17 +11,33 @@ pub fn from_f64(f: f64) -> Option<Value> {
     if !f.is_finite() {
         return None;
     }
-    // Go writes integral floats below 1e21 as plain digits; those digits then
-    // parse as an integer whenever they fit one.
     if f.trunc() == f && f.abs() < 1e21 {
-        if (0.0..18_446_744_073_709_551_616.0).contains(&f) {
-            return Some(Value::from(f as u64));
-        }
-        if (-9_223_372_036_854_775_808.0..0.0).contains(&f) {
-            return Some(Value::from(f as i64));
+        if let Some(integer) = go_integral_text(f) {
+            return Some(integer);
         }
     }
     Number::from_f64(f).map(Value::Number)
+}
+
+/// Go writes an integral float below 1e21 as its shortest round-trip digits
+/// padded with zeros (2^63 is written `9223372036854776000`); that text reads back
+/// as an integer when it fits one.
+fn go_integral_text(f: f64) -> Option<Value> {
+    let sci = format!("{:e}", f.abs());
+    let (mantissa, exponent) = sci.split_once('e')?;
+    let exponent: i32 = exponent.parse().ok()?;
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let zeros = exponent + 1 - i32::try_from(digits.len()).ok()?;
+    let mut n: u128 = digits.parse().ok()?;
+    for _ in 0..zeros {
+        n = n.checked_mul(10)?;
+    }
+    if f.is_sign_negative() {
+        let negative = i128::try_from(n).ok()?.checked_neg()?;
+        i64::try_from(negative).ok().map(Value::from)
+    } else {
+        u64::try_from(n).ok().map(Value::from)
+    }
 }
 
 /// An integer as kubectl holds it: `int64` when it fits, `float64` above.
@@ -98,7 +114,12 @@ mod tests {
         assert_eq!(from_f64(f64::NAN), None);
         assert_eq!(from_f64(f64::INFINITY), None);
         assert_eq!(from_u64(u64::MAX), Value::from(18446744073709551615.0));
-        assert_eq!(from_u64(1 << 63), Value::from(1u64 << 63));
+        // Go prints float64(2^63) as its shortest digits padded with zeros.
+        assert_eq!(from_u64(1 << 63), Value::from(9_223_372_036_854_776_000u64));
+        assert_eq!(
+            from_f64(-9.223372036854775808e18),
+            Some(Value::from(-9.223372036854775808e18))
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! the node its anchor names at that moment, and later documents are not read.
 
 use super::error::{Problem, YamlError};
-use libyaml_safer::{Event, EventData, Parser};
+use libyaml_safer::{Event, EventData, MappingStyle, Parser, ScalarStyle, SequenceStyle};
 use std::collections::HashMap;
 
 /// Index of a node in [`Tree::nodes`].
@@ -58,6 +58,7 @@ pub const MAX_DEPTH: usize = 1000;
 struct Open {
     id: NodeId,
     children: Vec<NodeId>,
+    flow: bool,
 }
 
 /// Reads the first document of `text`.
@@ -85,8 +86,20 @@ pub fn compose(text: &str) -> Result<Tree, YamlError> {
                 tag,
                 value,
                 plain_implicit,
+                style,
                 ..
             } => {
+                let in_flow = open.last().is_some_and(|o| o.flow);
+                if let Some(problem) = go_yaml_refuses(
+                    text,
+                    &event.start_mark,
+                    &event.end_mark,
+                    style,
+                    &value,
+                    in_flow,
+                ) {
+                    return Err(YamlError::at(line, column, problem));
+                }
                 let kind = Kind::Scalar {
                     value,
                     tag: tag.unwrap_or_default(),
@@ -94,24 +107,26 @@ pub fn compose(text: &str) -> Result<Tree, YamlError> {
                 };
                 (push(&mut tree, kind, line, column), anchor)
             }
-            EventData::SequenceStart { anchor, .. } => {
+            EventData::SequenceStart { anchor, style, .. } => {
+                let flow = style == SequenceStyle::Flow;
                 open_collection(
                     &mut tree,
                     &mut open,
                     &mut anchors,
-                    Kind::Sequence(Vec::new()),
+                    (Kind::Sequence(Vec::new()), flow),
                     anchor,
                     line,
                     column,
                 )?;
                 continue;
             }
-            EventData::MappingStart { anchor, .. } => {
+            EventData::MappingStart { anchor, style, .. } => {
+                let flow = style == MappingStyle::Flow;
                 open_collection(
                     &mut tree,
                     &mut open,
                     &mut anchors,
-                    Kind::Mapping(Vec::new()),
+                    (Kind::Mapping(Vec::new()), flow),
                     anchor,
                     line,
                     column,
@@ -148,7 +163,7 @@ fn open_collection(
     tree: &mut Tree,
     open: &mut Vec<Open>,
     anchors: &mut HashMap<String, NodeId>,
-    kind: Kind,
+    (kind, flow): (Kind, bool),
     anchor: Option<String>,
     line: usize,
     column: usize,
@@ -163,8 +178,38 @@ fn open_collection(
     open.push(Open {
         id,
         children: Vec::new(),
+        flow,
     });
     Ok(())
+}
+
+/// Where go-yaml v2 (a port of libyaml 0.1) refuses a scalar that libyaml 0.2,
+/// which this parser follows, accepts: the `\/` escape in double quotes, and `?`
+/// inside a plain scalar in a flow collection (0.1 ends the scalar there).
+fn go_yaml_refuses(
+    text: &str,
+    start: &libyaml_safer::Mark,
+    end: &libyaml_safer::Mark,
+    style: ScalarStyle,
+    value: &str,
+    in_flow: bool,
+) -> Option<Problem> {
+    match style {
+        ScalarStyle::Plain if in_flow && value.contains('?') => Some(Problem::QuestionMarkInFlow),
+        ScalarStyle::DoubleQuoted => {
+            let from = usize::try_from(start.index).ok()?;
+            let to = usize::try_from(end.index).ok()?;
+            let raw = text.get(from..to)?;
+            let mut chars = raw.chars();
+            while let Some(c) = chars.next() {
+                if c == '\\' && chars.next() == Some('/') {
+                    return Some(Problem::SlashEscape);
+                }
+            }
+            None
+        }
+        _ => None,
+    }
 }
 
 fn push(tree: &mut Tree, kind: Kind, line: usize, column: usize) -> NodeId {

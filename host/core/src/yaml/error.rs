@@ -26,6 +26,10 @@ pub enum Problem {
     },
     /// A line that starts with `---` followed by something other than blanks or a comment.
     BadSeparator,
+    /// `\/` in a double-quoted scalar: YAML 1.2, which go-yaml v2 refuses.
+    SlashEscape,
+    /// A `?` inside a plain scalar in a flow collection, which go-yaml v2 refuses.
+    QuestionMarkInFlow,
     /// An alias names no anchor defined before it.
     UnknownAnchor,
     /// An alias expands to a node that contains it.
@@ -144,6 +148,12 @@ impl std::fmt::Display for Problem {
             }
             Problem::BadSeparator => f.write_str(
                 "invalid document separator: only blanks or a comment may follow `---` on its line",
+            ),
+            Problem::SlashEscape => f.write_str(
+                "the escape \\/ is YAML 1.2: Kubernetes' parser refuses it (write /)",
+            ),
+            Problem::QuestionMarkInFlow => f.write_str(
+                "`?` inside an unquoted value in [...] or {...}: Kubernetes' parser refuses it (quote the value)",
             ),
             Problem::UnknownAnchor => {
                 f.write_str("alias to an anchor that is not defined before it")
