@@ -40,7 +40,7 @@ PY
 
 for target in manifest tape; do
   echo "== fuzz $target for ${seconds}s"
-  nice -n 19 cargo fuzz run --sanitizer none "$target" "corpus/$target" -- \
+  nice -n 19 cargo fuzz run --fuzz-dir "$PWD" --sanitizer none "$target" "corpus/$target" -- \
     -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=4096 \
     -artifact_prefix="artifacts/$target-" -print_final_stats=1 2>&1 | tail -n 25
 done

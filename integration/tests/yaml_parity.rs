@@ -43,7 +43,7 @@ const STRICTER: &[(&str, &str)] = &[
         "\\' in double quotes: go-yaml v2 (libyaml 0.1) accepts it, libyaml 0.2 and YAML 1.2 do not",
     ),
     (
-        "lone leading surrogate",
+        "hex escape",
         "a JSON \\ud800 escape: Go replaces it with U+FFFD, gate refuses it",
     ),
 ];

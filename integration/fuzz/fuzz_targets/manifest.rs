@@ -10,6 +10,13 @@ use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 
 fuzz_target!(|data: &[u8]| {
+    // libfuzzer-sys's hook aborts on any panic, even one gate catches (see
+    // gate_core::yaml::compose); the default hook lets an uncaught panic still
+    // reach libfuzzer-sys, which reports it as a crash.
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let _ = std::panic::take_hook();
+    });
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };

@@ -62,7 +62,21 @@ struct Open {
 }
 
 /// Reads the first document of `text`.
+///
+/// libyaml-safer panics on one input libyaml accepts (a tag followed by `,` in a
+/// flow mapping: scanner.rs "TODO"). That panic is caught here and reported as an
+/// error at the last position read: refusing is the safe answer, and go-yaml
+/// refuses that input too.
 pub fn compose(text: &str) -> Result<Tree, YamlError> {
+    let last = std::cell::Cell::new((0, 0));
+    let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_first(text, &last)));
+    read.unwrap_or_else(|_| {
+        let (line, column) = last.get();
+        Err(YamlError::at(line, column, Problem::ParserGaveUp))
+    })
+}
+
+fn read_first(text: &str, last: &std::cell::Cell<(usize, usize)>) -> Result<Tree, YamlError> {
     let mut input = text.as_bytes();
     let mut parser = Parser::new();
     parser.set_input_string(&mut input);
@@ -72,6 +86,7 @@ pub fn compose(text: &str) -> Result<Tree, YamlError> {
     loop {
         let event = next(&mut parser, text)?;
         let (line, column) = mark(&event);
+        last.set((line, column));
         let (id, anchor) = match event.data {
             EventData::StreamStart { .. } | EventData::DocumentStart { .. } => continue,
             EventData::StreamEnd | EventData::DocumentEnd { .. } => return Ok(tree),

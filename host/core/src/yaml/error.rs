@@ -30,6 +30,8 @@ pub enum Problem {
     SlashEscape,
     /// A `?` inside a plain scalar in a flow collection, which go-yaml v2 refuses.
     QuestionMarkInFlow,
+    /// The YAML parser stopped on input it does not handle.
+    ParserGaveUp,
     /// An alias names no anchor defined before it.
     UnknownAnchor,
     /// An alias expands to a node that contains it.
@@ -154,6 +156,9 @@ impl std::fmt::Display for Problem {
             ),
             Problem::QuestionMarkInFlow => f.write_str(
                 "`?` inside an unquoted value in [...] or {...}: Kubernetes' parser refuses it (quote the value)",
+            ),
+            Problem::ParserGaveUp => f.write_str(
+                "the YAML parser cannot read what follows (a tag directly followed by `,`?)",
             ),
             Problem::UnknownAnchor => {
                 f.write_str("alias to an anchor that is not defined before it")

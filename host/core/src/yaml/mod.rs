@@ -164,6 +164,22 @@ mod tests {
     }
 
     #[test]
+    fn a_panic_in_the_yaml_parser_is_an_error() {
+        // libyaml-safer panics here (scanner "TODO"); kubectl refuses the input.
+        assert_eq!(
+            problem("a: {b: !!str, c: d}\n").problem,
+            Problem::ParserGaveUp
+        );
+    }
+
+    #[test]
+    fn go_yaml_v2_refusals_that_libyaml_0_2_lifted() {
+        assert_eq!(problem("a: \"x\\/y\"\n").problem, Problem::SlashEscape);
+        assert_eq!(problem("a: [b?c]\n").problem, Problem::QuestionMarkInFlow);
+        assert_eq!(one("a: \"x\\\\/y\"\n"), json!({"a": "x\\/y"}));
+    }
+
+    #[test]
     fn nan_and_infinity_are_refused_like_kubectl() {
         for text in ["a: .nan\n", "a: -.Inf\n"] {
             assert_eq!(problem(text).problem, Problem::NotJsonNumber, "{text}");
