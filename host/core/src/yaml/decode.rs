@@ -155,10 +155,14 @@ impl<'t> Decoder<'t> {
                 }
                 Ok(Value::Array(items))
             }),
-            Some(Kind::Mapping(_)) => self.nested(id, |d| {
-                let mut object = Object::default();
-                d.mapping_into(id, &mut object)?;
-                Ok(Value::Object(object.values))
+            Some(Kind::Mapping(children)) => self.nested(id, |d| {
+                if children.chunks(2).any(|pair| d.is_merge(pair[0])) {
+                    let mut object = Object::default();
+                    d.mapping_into(id, &mut object)?;
+                    Ok(Value::Object(object.values))
+                } else {
+                    d.plain_mapping(children)
+                }
             }),
             None => Ok(Value::Null),
         }
@@ -238,6 +242,43 @@ impl<'t> Decoder<'t> {
             object.values.insert(name, value_json);
         }
         Ok(())
+    }
+
+    /// A mapping without merge keys: every key is explicit, so any key met twice
+    /// (as a JSON string) is a duplicate, and no bookkeeping is needed until then.
+    fn plain_mapping(&mut self, children: &'t [NodeId]) -> Result<Value, YamlError> {
+        let mut values = Map::new();
+        for pair in children.chunks(2) {
+            let [key, value] = *pair else {
+                return Err(self.error(pair[0], Problem::Unbalanced));
+            };
+            self.count(key)?;
+            let go_key = self.key(key)?;
+            self.count(value)?;
+            let value_json = self.value(value)?;
+            let Some(go_key) = go_key else {
+                return Err(self.error(key, Problem::UnsupportedKey));
+            };
+            let name = key_string(&go_key);
+            if values.contains_key(&name) || zero_twin(&values, &go_key) {
+                let first_line = self.first_line_of(children, &name, key);
+                return Err(self.error(key, Problem::DuplicateKey { first_line }));
+            }
+            values.insert(name, value_json);
+        }
+        Ok(Value::Object(values))
+    }
+
+    /// The line of the first key of `children` that becomes `name` (error path only).
+    fn first_line_of(&mut self, children: &'t [NodeId], name: &str, fallback: NodeId) -> usize {
+        for pair in children.chunks(2) {
+            if let Ok(Some(k)) = self.key(pair[0]) {
+                if key_string(&k) == name {
+                    return self.line_of(pair[0]);
+                }
+            }
+        }
+        self.line_of(fallback)
     }
 
     /// 1-based line of a node in the piece.
@@ -338,6 +379,16 @@ fn zero_collision(object: &Object, key: &GoKey) -> Option<usize> {
         Some((GoKey::Float(_), line)) => Some(*line),
         _ => None,
     }
+}
+
+/// Is the other-signed zero of a float zero key already there?
+fn zero_twin(values: &Map<String, Value>, key: &GoKey) -> bool {
+    matches!(key, GoKey::Float(f) if *f == 0.0)
+        && values.contains_key(if let GoKey::Float(f) = key {
+            if f.is_sign_negative() { "0" } else { "-0" }
+        } else {
+            ""
+        })
 }
 
 /// sigs.k8s.io/yaml's key conversion.

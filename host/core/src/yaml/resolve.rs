@@ -165,14 +165,19 @@ fn table(value: &str) -> Option<(&'static str, Scalar)> {
 /// Integers and floats starting with a digit or a sign. Timestamps are tried
 /// first by go-yaml but resolve to the same string, so they need no case here.
 fn number(value: &str) -> Option<(&'static str, Scalar)> {
-    let plain: String = value.chars().filter(|&c| c != '_').collect();
-    if let Some(i) = go_parse_int(&plain, 0) {
+    let plain: std::borrow::Cow<'_, str> = if value.contains('_') {
+        value.replace('_', "").into()
+    } else {
+        value.into()
+    };
+    let plain = plain.as_ref();
+    if let Some(i) = go_parse_int(plain, 0) {
         return Some((INT, Scalar::Int(i)));
     }
-    if let Some(u) = go_parse_uint(&plain, 0) {
+    if let Some(u) = go_parse_uint(plain, 0) {
         return Some((INT, Scalar::Uint(u)));
     }
-    if yaml_style_float(&plain) {
+    if yaml_style_float(plain) {
         if let Some(f) = finite(plain.parse::<f64>().ok()) {
             return Some((FLOAT, Scalar::Float(f)));
         }
