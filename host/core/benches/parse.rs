@@ -5,7 +5,12 @@
 //! keys) on every file of the corpus (default ../shared/corpus/realworld): one thread,
 //! median of 7 interleaved rounds each. BENCHMARKS.md records the result.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::collapsible_if,
+    missing_docs
+)]
 use std::time::{Duration, Instant};
 
 fn old(text: &str) -> usize {

@@ -11,10 +11,11 @@ pub fn from_f64(f: f64) -> Option<Value> {
     if !f.is_finite() {
         return None;
     }
-    if f.trunc() == f && f.abs() < 1e21 {
-        if let Some(integer) = go_integral_text(f) {
-            return Some(integer);
-        }
+    if f.trunc() == f
+        && f.abs() < 1e21
+        && let Some(integer) = go_integral_text(f)
+    {
+        return Some(integer);
     }
     Number::from_f64(f).map(Value::Number)
 }
@@ -117,8 +118,8 @@ mod tests {
         // Go prints float64(2^63) as its shortest digits padded with zeros.
         assert_eq!(from_u64(1 << 63), Value::from(9_223_372_036_854_776_000u64));
         assert_eq!(
-            from_f64(-9.223372036854775808e18),
-            Some(Value::from(-9.223372036854775808e18))
+            from_f64(-(2f64.powi(63))),
+            Some(Value::from(-(2f64.powi(63))))
         );
     }
 
@@ -128,7 +129,7 @@ mod tests {
             (1.5, "1.5"),
             (1e6, "1e+06"),
             (100000.0, "100000"),
-            (3.14159265358979, "3.1415927"),
+            (std::f64::consts::E.sqrt(), "1.6487212"),
             (0.0001, "0.0001"),
             (0.00001, "1e-05"),
             (1.0, "1"),

@@ -272,10 +272,10 @@ impl<'t> Decoder<'t> {
     /// The line of the first key of `children` that becomes `name` (error path only).
     fn first_line_of(&mut self, children: &'t [NodeId], name: &str, fallback: NodeId) -> usize {
         for pair in children.chunks(2) {
-            if let Ok(Some(k)) = self.key(pair[0]) {
-                if key_string(&k) == name {
-                    return self.line_of(pair[0]);
-                }
+            if let Ok(Some(k)) = self.key(pair[0])
+                && key_string(&k) == name
+            {
+                return self.line_of(pair[0]);
             }
         }
         self.line_of(fallback)
@@ -417,7 +417,7 @@ fn json(scalar: Scalar) -> Option<Value> {
 /// ignored, stray bits after the last full byte allowed.
 fn base64_decode(text: &str) -> Option<Vec<u8>> {
     let symbols: Vec<u8> = text.bytes().filter(|&b| b != b'\n' && b != b'\r').collect();
-    if symbols.len() % 4 != 0 {
+    if !symbols.len().is_multiple_of(4) {
         return None;
     }
     let mut out = Vec::with_capacity(symbols.len() / 4 * 3);

@@ -97,10 +97,10 @@ pub fn resolve(tag: &str, value: &str) -> Result<Scalar, ResolveError> {
         return Ok(out);
     }
     // `!!float` accepts what resolves to an integer, as a float.
-    if tag == FLOAT {
-        if let Scalar::Int(i) = out {
-            return Ok(Scalar::Float(i as f64));
-        }
+    if tag == FLOAT
+        && let Scalar::Int(i) = out
+    {
+        return Ok(Scalar::Float(i as f64));
     }
     Err(ResolveError::TagMismatch {
         tag: short(tag),
@@ -177,10 +177,10 @@ fn number(value: &str) -> Option<(&'static str, Scalar)> {
     if let Some(u) = go_parse_uint(plain, 0) {
         return Some((INT, Scalar::Uint(u)));
     }
-    if yaml_style_float(plain) {
-        if let Some(f) = finite(plain.parse::<f64>().ok()) {
-            return Some((FLOAT, Scalar::Float(f)));
-        }
+    if yaml_style_float(plain)
+        && let Some(f) = finite(plain.parse::<f64>().ok())
+    {
+        return Some((FLOAT, Scalar::Float(f)));
     }
     if let Some(digits) = plain.strip_prefix("0b") {
         if let Some(i) = go_parse_int(digits, 2) {
@@ -189,10 +189,10 @@ fn number(value: &str) -> Option<(&'static str, Scalar)> {
         if let Some(u) = go_parse_uint(digits, 2) {
             return Some((INT, Scalar::Uint(u)));
         }
-    } else if let Some(digits) = plain.strip_prefix("-0b") {
-        if let Some(i) = go_parse_int(&format!("-{digits}"), 2) {
-            return Some((INT, Scalar::Int(i)));
-        }
+    } else if let Some(digits) = plain.strip_prefix("-0b")
+        && let Some(i) = go_parse_int(&format!("-{digits}"), 2)
+    {
+        return Some((INT, Scalar::Int(i)));
     }
     None
 }
@@ -339,7 +339,7 @@ fn underscore_ok(s: &str) -> bool {
     if b.len() >= 2 && b[0] == b'0' && matches!(b[1].to_ascii_lowercase(), b'b' | b'o' | b'x') {
         i = 2;
         saw = b'0';
-        hex = b[1].to_ascii_lowercase() == b'x';
+        hex = b[1].eq_ignore_ascii_case(&b'x');
     }
     while let Some(&c) = b.get(i) {
         i += 1;
