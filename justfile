@@ -28,6 +28,10 @@ policies:
 bench:
     cargo bench -p gate --features bench-peer --bench engine -- --write
 
+# Fuzz the manifest loader and the tape reader, SECONDS each (cargo-fuzz on stable, niced).
+fuzz seconds="300":
+    integration/fuzz/run.sh {{seconds}}
+
 # Accept changed output snapshots after reviewing them.
 snapshots:
     INSTA_UPDATE=always cargo test -p gate --test outputs

@@ -18,6 +18,18 @@ pub enum Error {
         message: String,
     },
 
+    /// A manifest document that Kubernetes would not apply as written (a malformed
+    /// list, an object without apiVersion).
+    #[error("{file}:{line}: {message}")]
+    ManifestObject {
+        /// The file (or `<stdin>`).
+        file: String,
+        /// 1-based line of the document.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+
     /// A bundle file could not be parsed or is inconsistent.
     #[error("bundle {file}: {message}")]
     Bundle {

@@ -7,9 +7,11 @@
 pub mod bundle;
 mod error;
 pub mod manifest;
+pub mod number;
 pub mod report;
 pub mod resource;
 pub mod selector;
+pub mod yaml;
 
 pub use error::{Error, Result};
 pub use resource::{Admission, ObjectRef, Operation, Origin, Resource};

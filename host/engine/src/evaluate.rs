@@ -53,6 +53,7 @@ pub fn evaluate(
     let mut errors = render.errors;
     errors.extend(outcome.errors);
     let mut notices = bundle.notices.clone();
+    notices.extend(render.notices);
     notices.extend(outcome.notices);
     let mut context = options.context.clone();
     context.default_namespace = options.default_namespace.clone();

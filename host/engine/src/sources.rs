@@ -2,10 +2,29 @@
 
 use gate_core::Resource;
 use gate_core::manifest::{self, Format, Parsed, Skipped};
-use gate_core::report::ErrorEntry;
+use gate_core::report::{ErrorEntry, Notice};
 use rayon::prelude::*;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+
+/// The default cap on one input (a file, or stdin): far above any real render,
+/// low enough that a hostile input cannot exhaust memory.
+pub const DEFAULT_MAX_INPUT_SIZE: u64 = 64 << 20;
+
+/// How inputs are read.
+#[derive(Debug, Clone, Copy)]
+pub struct LoadOptions {
+    /// The largest file or stdin stream read, in bytes; a larger one is an error.
+    pub max_input_size: u64,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            max_input_size: DEFAULT_MAX_INPUT_SIZE,
+        }
+    }
+}
 
 /// Everything read from the inputs.
 #[derive(Debug, Default)]
@@ -16,41 +35,49 @@ pub struct Loaded {
     pub skipped: Vec<Skipped>,
     /// Files that could not be read or parsed.
     pub errors: Vec<ErrorEntry>,
+    /// What was not read and why (symbolic links found in directories).
+    pub notices: Vec<Notice>,
 }
 
 /// One input: a file to read, or stdin.
 enum Input {
-    File(PathBuf, Format),
+    File(PathBuf),
     Stdin,
 }
 
 /// Version-control metadata, never manifests.
 const VCS_DIRS: [&str; 3] = [".git", ".hg", ".svn"];
 
-/// Reads every input: files, directories (recursively: `.yaml`, `.yml`, `.json`,
-/// skipping version-control directories) and `-` for stdin. Files are parsed in parallel; the
-/// result keeps the order of the inputs and, within a directory, sorted paths.
+/// [`load_with`] with the default options.
 pub fn load(paths: &[PathBuf]) -> Loaded {
+    load_with(paths, &LoadOptions::default())
+}
+
+/// Reads every input: files, directories (recursively: `.yaml`, `.yml`, `.json`,
+/// skipping version-control directories and not following symbolic links) and `-`
+/// for stdin. Files are parsed in parallel; the result keeps the order of the
+/// inputs and, within a directory, sorted paths.
+pub fn load_with(paths: &[PathBuf], options: &LoadOptions) -> Loaded {
     let mut inputs = Vec::new();
-    let mut errors = Vec::new();
+    let mut loaded = Loaded::default();
     for path in paths {
         if path.as_os_str() == "-" {
             inputs.push(Input::Stdin);
         } else if path.is_dir() {
-            walk(path, &mut inputs, &mut errors);
+            walk(path, &mut inputs, &mut loaded);
         } else if path.exists() {
-            // Named explicitly: read it whatever its extension.
-            let format = Format::from_path(path).unwrap_or(Format::Yaml);
-            inputs.push(Input::File(path.clone(), format));
+            // Named explicitly: read it whatever its extension, through a link too.
+            inputs.push(Input::File(path.clone()));
         } else {
-            errors.push(file_error(path, "no such file or directory".into()));
+            loaded
+                .errors
+                .push(file_error(path, "no such file or directory".into()));
         }
     }
-    let parsed: Vec<Result<Parsed, Box<ErrorEntry>>> = inputs.par_iter().map(read_input).collect();
-    let mut loaded = Loaded {
-        errors,
-        ..Loaded::default()
-    };
+    let parsed: Vec<Result<Parsed, Box<ErrorEntry>>> = inputs
+        .par_iter()
+        .map(|input| read_input(input, options))
+        .collect();
     for result in parsed {
         match result {
             Ok(p) => {
@@ -66,7 +93,13 @@ pub fn load(paths: &[PathBuf]) -> Loaded {
 /// Parses text that did not come from a file (an HTTP body, a plugin's input).
 pub fn parse_text(name: &str, text: &str) -> Loaded {
     let mut loaded = Loaded::default();
-    match manifest::parse(name, text, Format::sniff(text)) {
+    if text.len() as u64 > DEFAULT_MAX_INPUT_SIZE {
+        loaded
+            .errors
+            .push(too_large(Path::new(name), DEFAULT_MAX_INPUT_SIZE));
+        return loaded;
+    }
+    match manifest::parse(name, text) {
         Ok(p) => {
             loaded.resources = p.resources;
             loaded.skipped = p.skipped;
@@ -76,11 +109,11 @@ pub fn parse_text(name: &str, text: &str) -> Loaded {
     loaded
 }
 
-fn walk(dir: &Path, inputs: &mut Vec<Input>, errors: &mut Vec<ErrorEntry>) {
+fn walk(dir: &Path, inputs: &mut Vec<Input>, loaded: &mut Loaded) {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) => {
-            errors.push(file_error(dir, e.to_string()));
+            loaded.errors.push(file_error(dir, e.to_string()));
             return;
         }
     };
@@ -91,40 +124,69 @@ fn walk(dir: &Path, inputs: &mut Vec<Input>, errors: &mut Vec<ErrorEntry>) {
         .collect();
     paths.sort();
     for path in paths {
-        // Symlinked directories are not followed: they can loop.
+        // Links are not followed: a directory link can loop, and a file link can
+        // lead out of the tree being checked.
         let is_link = path
             .symlink_metadata()
             .is_ok_and(|m| m.file_type().is_symlink());
-        if path.is_dir() {
-            if !is_link {
-                walk(&path, inputs, errors);
+        if is_link {
+            if path.is_dir() || Format::from_path(&path).is_some() {
+                loaded.notices.push(Notice {
+                    message: format!(
+                        "{}: symbolic link not followed; name its target to check it",
+                        path.display()
+                    ),
+                    policy: None,
+                });
             }
-        } else if let Some(format) = Format::from_path(&path) {
-            inputs.push(Input::File(path, format));
+        } else if path.is_dir() {
+            walk(&path, inputs, loaded);
+        } else if Format::from_path(&path).is_some() {
+            inputs.push(Input::File(path));
         }
     }
 }
 
+/// Reads at most `limit` bytes; more is an error, so that a huge or endless input
+/// is never held in memory.
+fn read_limited(reader: impl Read, path: &Path, limit: u64) -> Result<String, Box<ErrorEntry>> {
+    let mut bytes = Vec::new();
+    reader
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| Box::new(file_error(path, e.to_string())))?;
+    if bytes.len() as u64 > limit {
+        return Err(Box::new(too_large(path, limit)));
+    }
+    String::from_utf8(bytes).map_err(|e| Box::new(file_error(path, format!("not UTF-8: {e}"))))
+}
+
 /// Reads and parses one input. The error is boxed: it is the rare path.
-fn read_input(input: &Input) -> Result<Parsed, Box<ErrorEntry>> {
-    match input {
-        Input::File(path, format) => {
-            let bytes =
-                std::fs::read(path).map_err(|e| Box::new(file_error(path, e.to_string())))?;
-            let text = String::from_utf8(bytes)
-                .map_err(|e| Box::new(file_error(path, format!("not UTF-8: {e}"))))?;
-            manifest::parse(&path.display().to_string(), &text, *format)
-                .map_err(|e| Box::new(syntax_error(e)))
+fn read_input(input: &Input, options: &LoadOptions) -> Result<Parsed, Box<ErrorEntry>> {
+    let limit = options.max_input_size;
+    let (name, text) = match input {
+        Input::File(path) => {
+            let file =
+                std::fs::File::open(path).map_err(|e| Box::new(file_error(path, e.to_string())))?;
+            if file.metadata().is_ok_and(|m| m.len() > limit) {
+                return Err(Box::new(too_large(path, limit)));
+            }
+            (path.display().to_string(), read_limited(file, path, limit)?)
         }
         Input::Stdin => {
-            let mut text = String::new();
-            std::io::stdin()
-                .read_to_string(&mut text)
-                .map_err(|e| Box::new(file_error(Path::new("<stdin>"), e.to_string())))?;
-            manifest::parse("<stdin>", &text, Format::sniff(&text))
-                .map_err(|e| Box::new(syntax_error(e)))
+            let name = "<stdin>";
+            let text = read_limited(std::io::stdin().lock(), Path::new(name), limit)?;
+            (name.to_owned(), text)
         }
-    }
+    };
+    manifest::parse(&name, &text).map_err(|e| Box::new(syntax_error(e)))
+}
+
+fn too_large(path: &Path, limit: u64) -> ErrorEntry {
+    file_error(
+        path,
+        format!("larger than the input limit of {limit} bytes (--max-input-size)"),
+    )
 }
 
 fn file_error(path: &Path, message: String) -> ErrorEntry {
@@ -139,7 +201,8 @@ fn file_error(path: &Path, message: String) -> ErrorEntry {
 
 fn syntax_error(error: gate_core::Error) -> ErrorEntry {
     let (file, line) = match &error {
-        gate_core::Error::ManifestSyntax { file, line, .. } => (Some(file.clone()), Some(*line)),
+        gate_core::Error::ManifestSyntax { file, line, .. }
+        | gate_core::Error::ManifestObject { file, line, .. } => (Some(file.clone()), Some(*line)),
         _ => (None, None),
     };
     ErrorEntry {
@@ -148,5 +211,42 @@ fn syntax_error(error: gate_core::Error) -> ErrorEntry {
         object: None,
         file,
         line,
+    }
+}
+
+/// Parses a size for `--max-input-size`: bytes, or a number with `KiB`, `MiB`
+/// or `GiB` (`K`, `M`, `G` mean the same).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let digits = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let unit = &text[digits.len()..];
+    let shift = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kib" | "kb" => 10,
+        "m" | "mib" | "mb" => 20,
+        "g" | "gib" | "gb" => 30,
+        _ => return Err(format!("unknown size unit {unit:?}: use KiB, MiB or GiB")),
+    };
+    let n: u64 = digits
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size (e.g. 64MiB)"))?;
+    n.checked_mul(1 << shift)
+        .filter(|&n| n > 0)
+        .ok_or_else(|| format!("{text:?} is not a usable size"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_take_binary_units() {
+        assert_eq!(parse_size("64MiB"), Ok(64 << 20));
+        assert_eq!(parse_size("1000"), Ok(1000));
+        assert_eq!(parse_size("2k"), Ok(2048));
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("12 parsecs").is_err());
+        assert!(parse_size("99999999999G").is_err());
     }
 }

@@ -49,6 +49,11 @@ pub struct CheckArgs {
     #[arg(long)]
     pub trust_policy: Option<PathBuf>,
 
+    /// The largest file or stdin stream read (bytes, or with KiB, MiB, GiB); a
+    /// larger input is an error.
+    #[arg(long, value_parser = gate_engine::sources::parse_size, default_value = "64MiB")]
+    pub max_input_size: u64,
+
     /// Registry options.
     #[command(flatten)]
     pub registry: RegistryArgs,
@@ -69,7 +74,12 @@ impl CheckArgs {
             self.trust_policy.as_deref(),
         )?;
         let bundle = load_bundle(&runtime, &self.bundle, resolver.as_ref())?;
-        let render_input = gate_engine::sources::load(&self.paths);
+        let render_input = gate_engine::sources::load_with(
+            &self.paths,
+            &gate_engine::sources::LoadOptions {
+                max_input_size: self.max_input_size,
+            },
+        );
         let options = EvaluateOptions {
             default_namespace: self.namespace.clone(),
             now: self.now.unwrap_or_else(Utc::now),

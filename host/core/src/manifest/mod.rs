@@ -1,10 +1,15 @@
-//! Parsing manifests: multi-document YAML and JSON streams, with `List` kinds
-//! flattened and each object's source position kept.
+//! Parsing manifests: multi-document YAML and JSON streams, read as kubectl
+//! reads them (see [`crate::yaml`]), with list documents flattened and each
+//! object's source position kept.
+
+mod json;
+mod objects;
 
 use crate::error::{Error, Result};
-use crate::resource::{Origin, Resource};
+use crate::resource::Origin;
+use crate::resource::Resource;
+use crate::yaml;
 use serde::Serialize;
-use serde_json::Value;
 
 /// The syntax of a manifest stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,8 +20,12 @@ pub enum Format {
     Json,
 }
 
+/// How far kubectl looks for the `{` that makes a stream JSON.
+const SNIFF_BYTES: usize = 4096;
+
 impl Format {
-    /// The format of a file, from its extension; `None` if gate does not read it.
+    /// The format a file name suggests; `None` if gate does not read such files
+    /// when it walks a directory (kubectl reads the same extensions).
     pub fn from_path(path: &std::path::Path) -> Option<Format> {
         match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
             "yaml" | "yml" => Some(Format::Yaml),
@@ -25,10 +34,19 @@ impl Format {
         }
     }
 
-    /// Guesses the format of a stream with no name (stdin): JSON if it starts with `{` or `[`.
+    /// The format kubectl reads a stream as, whatever its name: JSON if its first
+    /// 4096 bytes, less leading whitespace, start with `{`, else YAML.
     pub fn sniff(text: &str) -> Format {
-        match text.trim_start().as_bytes().first() {
-            Some(b'{' | b'[') => Format::Json,
+        let mut end = text.len().min(SNIFF_BYTES);
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        match text[..end]
+            .trim_start_matches(yaml::split::go_is_space)
+            .as_bytes()
+            .first()
+        {
+            Some(b'{') => Format::Json,
             _ => Format::Yaml,
         }
     }
@@ -47,106 +65,43 @@ pub struct Skipped {
 /// What a stream holds.
 #[derive(Debug, Default)]
 pub struct Parsed {
-    /// The objects, in order, with `List` items flattened.
+    /// The objects, in order, with list items flattened.
     pub resources: Vec<Resource>,
     /// Documents that are not objects.
     pub skipped: Vec<Skipped>,
 }
 
-/// Parses a manifest stream. `file` names it in positions and errors.
-pub fn parse(file: &str, text: &str, format: Format) -> Result<Parsed> {
+/// Parses a manifest stream as kubectl would. `file` names it in positions and errors.
+pub fn parse(file: &str, text: &str) -> Result<Parsed> {
     let mut parsed = Parsed::default();
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    match format {
+    match Format::sniff(text) {
         Format::Yaml => parse_yaml(file, text, &mut parsed)?,
         Format::Json => parse_json(file, text, &mut parsed)?,
     }
     Ok(parsed)
 }
 
-/// A YAML document: the line its text starts on, and the text.
-struct Chunk<'a> {
-    first_line: usize,
-    text: &'a str,
-}
-
-/// Is this line a document marker (`---` or `...` followed by a space or the end)?
-/// YAML forbids such a line inside any scalar, so splitting on it is exact.
-fn is_marker(line: &str) -> bool {
-    let rest = line
-        .strip_prefix("---")
-        .or_else(|| line.strip_prefix("..."));
-    rest.is_some_and(|r| r.is_empty() || r.starts_with([' ', '\t', '\r', '\n']))
-}
-
-fn split_documents(text: &str) -> Vec<Chunk<'_>> {
-    let mut chunks = Vec::new();
-    let mut start = 0;
-    let mut start_line = 1;
-    let mut offset = 0;
-    for (index, line) in text.split_inclusive('\n').enumerate() {
-        if is_marker(line) && offset > start {
-            chunks.push(Chunk {
-                first_line: start_line,
-                text: &text[start..offset],
-            });
-            start = offset;
-            start_line = index + 1;
-        }
-        offset += line.len();
-    }
-    chunks.push(Chunk {
-        first_line: start_line,
-        text: &text[start..],
-    });
-    chunks
-}
-
-/// The 1-based line of the first line with content (not blank, comment, marker or
-/// directive), or `None` if the document is empty.
-fn content_line(chunk: &Chunk<'_>) -> Option<usize> {
-    chunk.text.lines().enumerate().find_map(|(i, line)| {
-        let trimmed = line.trim();
-        let empty = trimmed.is_empty()
-            || trimmed.starts_with('#')
-            || trimmed.starts_with('%')
-            || (is_marker(line) && trimmed.len() == 3);
-        (!empty).then_some(chunk.first_line + i)
-    })
-}
-
 fn parse_yaml(file: &str, text: &str, parsed: &mut Parsed) -> Result<()> {
-    let mut document = 0;
-    for chunk in split_documents(text) {
-        let Some(line) = content_line(&chunk) else {
-            continue;
-        };
-        let value: Value = serde_yaml_ng::from_str(chunk.text).map_err(|e| {
-            let (line, column) = e
-                .location()
-                .map_or((line, 1), |l| (chunk.first_line + l.line() - 1, l.column()));
-            Error::ManifestSyntax {
-                file: file.to_owned(),
-                line,
-                column,
-                format: "YAML",
-                message: relocate(&strip_location(&e.to_string()), chunk.first_line - 1),
-            }
-        })?;
+    let documents = yaml::parse(text).map_err(|e| Error::ManifestSyntax {
+        file: file.to_owned(),
+        line: e.line + 1,
+        column: e.column + 1,
+        format: "YAML",
+        message: e.problem.to_string(),
+    })?;
+    for (document, doc) in documents.into_iter().enumerate() {
         let origin = Origin {
             file: file.to_owned(),
             document,
-            line,
+            line: doc.line,
             item: None,
         };
-        add_document(value, origin, parsed);
-        document += 1;
+        objects::add_document(doc.value, origin, parsed)?;
     }
     Ok(())
 }
 
-/// serde_yaml appends " at line L column C" with positions relative to the
-/// document; gate reports its own absolute position, so drop theirs.
+/// serde_json appends " at line L column C"; gate reports the position itself.
 fn strip_location(message: &str) -> String {
     match message.rfind(" at line ") {
         Some(i) => message[..i].to_owned(),
@@ -154,37 +109,15 @@ fn strip_location(message: &str) -> String {
     }
 }
 
-/// Shifts every "line N" in a parser message by `offset`: serde_yaml counts lines
-/// from the start of the document, users count them from the start of the file.
-fn relocate(message: &str, offset: usize) -> String {
-    if offset == 0 {
-        return message.to_owned();
-    }
-    let mut out = String::with_capacity(message.len());
-    let mut rest = message;
-    while let Some(at) = rest.find("line ") {
-        let (before, after) = rest.split_at(at + 5);
-        out.push_str(before);
-        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
-        match after[..digits].parse::<usize>() {
-            Ok(n) => out.push_str(&(n + offset).to_string()),
-            Err(_) => out.push_str(&after[..digits]),
-        }
-        rest = &after[digits..];
-    }
-    out.push_str(rest);
-    out
-}
-
 fn parse_json(file: &str, text: &str, parsed: &mut Parsed) -> Result<()> {
-    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
+    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<json::Strict>();
     let mut document = 0;
     loop {
         let before = stream.byte_offset();
         let Some(next) = stream.next() else {
             return Ok(());
         };
-        let value = next.map_err(|e| Error::ManifestSyntax {
+        let json::Strict(value) = next.map_err(|e| Error::ManifestSyntax {
             file: file.to_owned(),
             line: e.line(),
             column: e.column(),
@@ -202,58 +135,11 @@ fn parse_json(file: &str, text: &str, parsed: &mut Parsed) -> Result<()> {
             line,
             item: None,
         };
-        add_document(value, origin, parsed);
-        document += 1;
-    }
-}
-
-fn is_object(value: &Value) -> bool {
-    value["apiVersion"].is_string() && value["kind"].is_string()
-}
-
-fn add_document(value: Value, origin: Origin, parsed: &mut Parsed) {
-    if value.is_null() {
-        return;
-    }
-    if !is_object(&value) {
-        parsed.skipped.push(Skipped {
-            origin,
-            reason: "not a Kubernetes object: no apiVersion and kind".to_owned(),
-        });
-        return;
-    }
-    let kind = value["kind"].as_str().unwrap_or_default();
-    if kind.ends_with("List") && value["items"].is_array() {
-        let Value::Object(mut list) = value else {
-            return;
-        };
-        let Some(Value::Array(items)) = list.remove("items") else {
-            return;
-        };
-        for (i, item) in items.into_iter().enumerate() {
-            let origin = Origin {
-                item: Some(i),
-                ..origin.clone()
-            };
-            if is_object(&item) {
-                parsed.resources.push(Resource {
-                    origin,
-                    object: item,
-                });
-            } else {
-                parsed.skipped.push(Skipped {
-                    origin,
-                    reason: "List item is not a Kubernetes object: no apiVersion and kind"
-                        .to_owned(),
-                });
-            }
+        if !value.is_null() {
+            objects::add_document(value, origin, parsed)?;
+            document += 1;
         }
-        return;
     }
-    parsed.resources.push(Resource {
-        origin,
-        object: value,
-    });
 }
 
 #[cfg(test)]
@@ -261,7 +147,7 @@ mod tests {
     use super::*;
 
     fn yaml(text: &str) -> Parsed {
-        parse("f.yaml", text, Format::Yaml).unwrap()
+        parse("f.yaml", text).unwrap()
     }
 
     #[test]
@@ -311,7 +197,6 @@ mod tests {
         let err = parse(
             "bad.yaml",
             "apiVersion: v1\nkind: A\n---\napiVersion: v1\nkind: B\nmetadata:\n  name: [unclosed\n",
-            Format::Yaml,
         )
         .unwrap_err();
         let Error::ManifestSyntax { file, line, .. } = &err else {
@@ -336,7 +221,6 @@ mod tests {
         let err = parse(
             "t.yaml",
             "apiVersion: v1\nkind: Pod\nmetadata:\n\tname: x\n",
-            Format::Yaml,
         )
         .unwrap_err();
         assert!(
@@ -350,7 +234,6 @@ mod tests {
         let p = parse(
             "f.json",
             "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"a\"}}\n\n{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"b\"}}",
-            Format::Json,
         )
         .unwrap();
         let lines: Vec<_> = p.resources.iter().map(|r| r.origin.line).collect();
@@ -359,7 +242,7 @@ mod tests {
 
     #[test]
     fn malformed_json_names_line_and_column() {
-        let err = parse("f.json", "{\n  \"kind\": \"Pod\",\n  oops\n}", Format::Json).unwrap_err();
+        let err = parse("f.json", "{\n  \"kind\": \"Pod\",\n  oops\n}").unwrap_err();
         assert!(
             matches!(
                 err,
