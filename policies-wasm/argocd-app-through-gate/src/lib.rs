@@ -253,13 +253,7 @@ impl Policy for ArgoCdAppThroughGate {
     }
 
     fn new(settings: Settings) -> Result<Self, Vec<SettingsError>> {
-        let mut errors: Vec<SettingsError> = settings
-            .projects
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| p.trim().is_empty())
-            .map(|(i, _)| SettingsError::new(format!("projects[{i}]"), "must not be empty"))
-            .collect();
+        let mut errors = SettingsError::blank_entries("projects", &settings.projects);
         if settings.projects.is_empty() {
             errors.push(SettingsError::new(
                 "projects",

@@ -105,15 +105,8 @@ impl Policy for DisallowSecretEnv {
     }
 
     fn new(settings: Settings) -> Result<Self, Vec<SettingsError>> {
-        let errors: Vec<SettingsError> = settings
-            .allowed_secret_names
-            .iter()
-            .enumerate()
-            .filter(|(_, name)| name.trim().is_empty())
-            .map(|(i, _)| {
-                SettingsError::new(format!("allowedSecretNames[{i}]"), "must not be empty")
-            })
-            .collect();
+        let errors =
+            SettingsError::blank_entries("allowedSecretNames", &settings.allowed_secret_names);
         if errors.is_empty() {
             Ok(DisallowSecretEnv { settings })
         } else {

@@ -223,13 +223,7 @@ impl Policy for FluxSourceThroughGate {
             ("artifactNames", &settings.artifact_names),
             ("artifactNamespaces", &settings.artifact_namespaces),
         ] {
-            errors.extend(
-                values
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, v)| v.trim().is_empty())
-                    .map(|(i, _)| SettingsError::new(format!("{field}[{i}]"), "must not be empty")),
-            );
+            errors.extend(SettingsError::blank_entries(field, values));
         }
         for (field, values) in [
             ("namespaces", &settings.namespaces),
