@@ -132,3 +132,175 @@ fn github() {
 fn azure_devops() {
     assert_format_snapshot!("azure_devops", snapshot("azure-devops"));
 }
+
+/// Manifests written to act on the CI runner that reads gate's output: names,
+/// namespaces, kinds, images and Secret keys that hold line breaks followed by GitHub
+/// workflow commands, Azure DevOps logging commands anywhere in a line, ANSI escapes,
+/// C1 controls and bidirectional overrides; in a file whose name is a command too.
+const HOSTILE: &str = r###"apiVersion: v1
+kind: Pod
+metadata:
+  name: "web\n::add-mask::leak"
+  namespace: "shop\r##vso[task.setvariable variable=PWNED]1"
+spec:
+  containers:
+    - name: "app\e[31m\u202eevil\x85\u2028::set-output name=x::1"
+      image: "evil.io/app\n##[set-output name=y]2"
+      securityContext: {privileged: true}
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: "s ##vso[task.complete result=Succeeded]done"
+  namespace: "\u3000::stop-commands::tok"
+data:
+  "key\n  ::error file=x,line=1::injected": dmFsdWU=
+---
+apiVersion: v1
+kind: "Thing\n::warning::kind"
+metadata: {name: "##VSO[task.uploadfile]/etc/passwd"}
+"###;
+
+const HOSTILE_BUNDLE: &str = r#"apiVersion: gate.dev/v1alpha1
+kind: Bundle
+metadata: {name: hostile}
+spec:
+  policies:
+    - module: builtin:disallow-privileged
+    - module: builtin:no-plaintext-secrets
+    - module: builtin:allowed-registries
+      settings: {allowedContainerImagesRegex: '^good\.io/'}
+    - module: builtin:required-labels
+      settings: {labels: [{key: owner}]}
+"#;
+
+/// Would the GitHub Actions runner treat `line` as a workflow command? A line is one
+/// when it starts with `::` after leading white space (TryParseV2), or holds `##[`
+/// anywhere (the legacy TryParse, tried when the first fails).
+fn github_command(line: &str) -> bool {
+    line.trim_start_matches(char::is_whitespace)
+        .starts_with("::")
+        || line.contains("##[")
+}
+
+/// Would the Azure DevOps agent treat `line` as a logging command (`##vso[` anywhere)?
+fn azure_command(line: &str) -> bool {
+    line.to_ascii_lowercase().contains("##vso[")
+}
+
+/// A workflow command gate itself writes: `::error|warning|notice`, whose properties
+/// are only those gate sets, each with its value escaped.
+fn is_own_github_annotation(line: &str) -> bool {
+    let Some(rest) = line.strip_prefix("::") else {
+        return false;
+    };
+    let Some((info, _data)) = rest.split_once("::") else {
+        return false;
+    };
+    let (name, properties) = info.split_once(' ').unwrap_or((info, ""));
+    ["error", "warning", "notice"].contains(&name)
+        && properties
+            .split(',')
+            .filter(|p| !p.is_empty())
+            .all(|p| match p.split_once('=') {
+                Some(("line", v)) => v.bytes().all(|b| b.is_ascii_digit()),
+                Some(("file" | "title", _)) => true,
+                _ => false,
+            })
+}
+
+/// A logging command gate itself writes: one `task.logissue`, with its own properties.
+fn is_own_azure_issue(line: &str) -> bool {
+    let Some(rest) = line.strip_prefix("##vso[task.logissue ") else {
+        return false;
+    };
+    let Some((properties, _data)) = rest.split_once(']') else {
+        return false;
+    };
+    properties.split(';').all(|p| {
+        matches!(
+            p.split_once('='),
+            Some(("type" | "sourcepath" | "linenumber" | "code", _))
+        )
+    })
+}
+
+/// A character no output may carry raw: controls other than LF, DEL, C1, separators
+/// and the invisible formatting characters.
+fn raw_control(c: char) -> bool {
+    c != '\n'
+        && matches!(c, '\u{0}'..='\u{1f}' | '\u{7f}'..='\u{9f}' | '\u{61c}' | '\u{200b}'..='\u{200f}'
+            | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
+}
+
+#[test]
+fn no_format_lets_a_manifest_write_a_ci_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifests = dir.path().join("manifests");
+    std::fs::create_dir(&manifests).unwrap();
+    std::fs::write(manifests.join("::add-mask::file ##vso[x]y.yaml"), HOSTILE).unwrap();
+    std::fs::write(manifests.join("nl\n::error::f\u{1b}[0m.yaml"), HOSTILE).unwrap();
+    let bundle = dir.path().join("bundle.yaml");
+    std::fs::write(&bundle, HOSTILE_BUNDLE).unwrap();
+    for format in ["text", "json", "sarif", "junit", "github", "azure-devops"] {
+        let mut command = support::gate();
+        command
+            .env("GATE_LOG", "debug")
+            .args(["check", "--bundle"])
+            .arg(&bundle)
+            .args(["-f", format])
+            .arg(&manifests);
+        let output = support::run_with_timeout(&mut command, None, Duration::from_secs(120));
+        let (code, stdout, stderr) = support::parts(&output);
+        assert_eq!(
+            code, 1,
+            "-f {format}: expected a denial\n{stdout}\n{stderr}"
+        );
+        // The hostile text reached the output (escaped), so the checks below can fail.
+        for planted in ["add-mask", "set-output", "task.setvariable", "injected"] {
+            assert!(
+                stdout.contains(planted),
+                "-f {format}: {planted} is missing:\n{stdout}"
+            );
+        }
+        if let Some(c) = stdout.chars().find(|&c| raw_control(c)) {
+            panic!("-f {format}: stdout carries raw {c:?}:\n{stdout}");
+        }
+        // stderr carries gate's own log lines (coloured today even off a terminal, see
+        // issue 8); what matters there is that no manifest text becomes a command.
+        for (stream, text) in [("stdout", &stdout), ("stderr", &stderr)] {
+            for line in text.split('\n') {
+                let own = match format {
+                    "github" => is_own_github_annotation(line),
+                    "azure-devops" => is_own_azure_issue(line),
+                    _ => false,
+                };
+                assert!(
+                    own || !(github_command(line) || azure_command(line)),
+                    "-f {format}: {stream} line acts as a CI command: {line:?}\n{text}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_command_detectors_recognise_what_runners_run() {
+    assert!(github_command("::add-mask::x"));
+    assert!(github_command(" \u{3000}::error::x"));
+    assert!(github_command("text ##[set-output name=a]1"));
+    assert!(!github_command("text ::error::x"));
+    assert!(azure_command("x ##VSO[task.setvariable variable=a]1"));
+    assert!(!azure_command("#\\u{23}vso[task]"));
+    assert!(is_own_github_annotation(
+        "::error file=a.yaml,line=3,title=gate x::msg ::add-mask::y"
+    ));
+    assert!(!is_own_github_annotation(
+        "::error file=a,line=1,col=evil::msg"
+    ));
+    assert!(!is_own_github_annotation("::add-mask::x"));
+    assert!(is_own_azure_issue(
+        "##vso[task.logissue type=error;sourcepath=a;linenumber=1;code=p]m"
+    ));
+    assert!(!is_own_azure_issue("##vso[task.setvariable variable=a]1"));
+}

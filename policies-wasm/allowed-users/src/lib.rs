@@ -170,7 +170,11 @@ impl AllowedUsers {
         let rule = self.run_as_user.as_ref()?;
         let user = effective(pod, container, "runAsUser");
         let who = container.describe();
-        let id = user.value.as_i64();
+        let id = match user.path.integer(user.value) {
+            Ok(id) => id,
+            Err(wrong_type) if rule.rule != UserStrategy::RunAsAny => return Some(wrong_type),
+            Err(_) => return None,
+        };
         match (rule.rule, id) {
             (UserStrategy::RunAsAny, _) => None,
             (UserStrategy::MustRunAs, Some(id)) if in_ranges(&rule.ranges, id) => None,
@@ -192,15 +196,17 @@ impl AllowedUsers {
             (UserStrategy::MustRunAsNonRoot, Some(_)) => None,
             (UserStrategy::MustRunAsNonRoot, None) => {
                 let non_root = effective(pod, container, "runAsNonRoot");
-                (non_root.value.as_bool() != Some(true)).then(|| {
-                    Violation::new(
+                match non_root.path.boolean(non_root.value) {
+                    Ok(Some(true)) => None,
+                    Ok(_) => Some(Violation::new(
                         non_root.path,
                         format!(
                             "{who} must set securityContext.runAsNonRoot: true or a non-zero \
                              runAsUser (runAsUser is MustRunAsNonRoot)"
                         ),
-                    )
-                })
+                    )),
+                    Err(wrong_type) => Some(wrong_type),
+                }
             }
         }
     }
@@ -214,25 +220,29 @@ impl AllowedUsers {
     ) -> Option<Violation> {
         // An empty supplementalGroups list is as good as none.
         let unset = value.is_null() || (value.is_array() && value.is_empty());
-        match (check.strategy, value.as_i64()) {
-            (GroupStrategy::RunAsAny, _) => None,
-            (_, Some(id)) if check.allows(id) => None,
-            (_, Some(id)) => Some(Violation::new(
+        match check.strategy {
+            GroupStrategy::RunAsAny => return None,
+            GroupStrategy::MayRunAs if unset => return None,
+            GroupStrategy::MustRunAs if unset => {
+                return Some(Violation::new(
+                    path,
+                    format!("{what} must set {}", check.describe()),
+                ));
+            }
+            _ => {}
+        }
+        // A group of another type (`"0"`) is judged as a violation, never skipped.
+        match path.integer(value) {
+            Ok(Some(id)) if check.allows(id) => None,
+            Ok(Some(id)) => Some(Violation::new(
                 path,
                 format!(
                     "{what} uses group {id}, which {} does not allow",
                     check.describe()
                 ),
             )),
-            (GroupStrategy::MayRunAs, None) if unset => None,
-            (GroupStrategy::MustRunAs, None) if unset => Some(Violation::new(
-                path,
-                format!("{what} must set {}", check.describe()),
-            )),
-            (_, None) => Some(Violation::new(
-                path,
-                format!("{what} sets a non-integer {}", check.field),
-            )),
+            Ok(None) => None,
+            Err(wrong_type) => Some(wrong_type),
         }
     }
 

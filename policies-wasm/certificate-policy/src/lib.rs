@@ -142,9 +142,13 @@ struct CertificatePolicy {
     renew_before: Bounds,
 }
 
-/// An integer given as a number or as a string (annotations are strings).
-fn integer(node: Node<'_>) -> Option<i64> {
-    node.as_i64().or_else(|| node.as_str()?.trim().parse().ok())
+/// An integer given as a number or as a string (annotations are strings); `None` for
+/// anything else, which the callers report.
+fn integer(node: Node<'_>, path: &FieldPath) -> Option<i64> {
+    match node.as_str() {
+        Some(text) => text.trim().parse().ok(),
+        None => path.integer(node).ok().flatten(),
+    }
 }
 
 /// A lifetime value: what it is, and how to name it in a message.
@@ -223,7 +227,7 @@ impl CertificatePolicy {
                 i64::from(default),
                 format!("unset, so cert-manager's default of {default} bits"),
             )
-        } else if let Some(bits) = integer(size.node) {
+        } else if let Some(bits) = integer(size.node, &size.path) {
             (bits, format!("{bits} bits"))
         } else {
             out.push(Violation::new(
@@ -288,7 +292,7 @@ impl CertificatePolicy {
             .as_ref()
             .filter(|f| !f.node.is_null())
         {
-            let Some(percent) = integer(*node).filter(|p| (1..100).contains(p)) else {
+            let Some(percent) = integer(*node, path).filter(|p| (1..100).contains(p)) else {
                 out.push(
                     Violation::new(
                         path,

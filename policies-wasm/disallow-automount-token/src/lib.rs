@@ -58,13 +58,14 @@ impl Policy for DisallowAutomountToken {
             return Vec::new();
         };
         let path = pod.path.key(FIELD);
-        match pod.get(FIELD).as_bool() {
-            Some(false) => Vec::new(),
-            Some(true) => vec![Violation::new(
+        match pod.boolean(&[FIELD]) {
+            Ok(Some(false)) => Vec::new(),
+            Ok(Some(true)) => vec![Violation::new(
                 path,
                 format!("{} {:?} sets {FIELD}: true", object.kind(), object.name()),
             )],
-            None => {
+            Err(wrong_type) => vec![wrong_type],
+            Ok(None) => {
                 let account = pod
                     .get("serviceAccountName")
                     .as_str()
@@ -73,7 +74,8 @@ impl Policy for DisallowAutomountToken {
                     .unwrap_or("default");
                 let opted_out = render
                     .find("ServiceAccount", object.namespace(), account)
-                    .is_some_and(|sa| sa.root.get(FIELD).as_bool() == Some(false));
+                    // Only a real `false` opts out; a string "false" does not.
+                    .is_some_and(|sa| sa.boolean(&[FIELD]) == Ok(Some(false)));
                 if opted_out {
                     return Vec::new();
                 }

@@ -54,23 +54,30 @@ impl Policy for DisallowInteractive {
                     &self.settings.excluded_containers,
                 )
             })
-            .filter_map(|c| {
-                let set: Vec<&str> = ["stdin", "tty"]
-                    .into_iter()
-                    .filter(|field| c.get(field).as_bool() == Some(true))
-                    .collect();
-                let first = set.first()?;
-                Some(Violation::new(
-                    c.path.key(first),
-                    format!(
-                        "{} sets {}; deployed containers must not be interactive",
-                        c.describe(),
-                        set.iter()
-                            .map(|f| format!("{f}: true"))
-                            .collect::<Vec<_>>()
-                            .join(" and ")
-                    ),
-                ))
+            .flat_map(|c| {
+                let mut set = Vec::new();
+                let mut violations = Vec::new();
+                for field in ["stdin", "tty"] {
+                    match c.boolean(&[field]) {
+                        Ok(Some(true)) => set.push(field),
+                        Ok(_) => {}
+                        Err(wrong_type) => violations.push(wrong_type),
+                    }
+                }
+                if let Some(first) = set.first() {
+                    violations.push(Violation::new(
+                        c.path.key(first),
+                        format!(
+                            "{} sets {}; deployed containers must not be interactive",
+                            c.describe(),
+                            set.iter()
+                                .map(|f| format!("{f}: true"))
+                                .collect::<Vec<_>>()
+                                .join(" and ")
+                        ),
+                    ));
+                }
+                violations
             })
             .collect()
     }

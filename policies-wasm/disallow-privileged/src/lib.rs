@@ -54,7 +54,6 @@ impl Policy for DisallowPrivileged {
 
     fn evaluate(&self, object: &Object<'_>, _render: &Render<'_>) -> Vec<Violation> {
         containers(object)
-            .filter(|c| c.security_context().get("privileged").as_bool() == Some(true))
             .filter(|c| {
                 !self
                     .settings
@@ -69,11 +68,14 @@ impl Policy for DisallowPrivileged {
                     .iter()
                     .any(|p| image_matches(p, c.image()))
             })
-            .map(|c| {
-                Violation::new(
+            .filter_map(|c| match c.boolean(&["securityContext", "privileged"]) {
+                Ok(Some(true)) => Some(Violation::new(
                     c.path.keys(&["securityContext", "privileged"]),
                     format!("container {:?} must not run privileged", c.name()),
-                )
+                )),
+                Ok(_) => None,
+                // `privileged: "true"` is not an unset field: deny what cannot be read.
+                Err(wrong_type) => Some(wrong_type),
             })
             .collect()
     }

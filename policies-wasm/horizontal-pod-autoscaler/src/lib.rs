@@ -111,15 +111,23 @@ impl Policy for HorizontalPodAutoscaler {
 
     fn evaluate(&self, object: &Object<'_>, render: &Render<'_>) -> Vec<Violation> {
         let spec = object.root.get("spec");
-        // minReplicas defaults to 1; maxReplicas is required by the API.
-        let min = if spec.get("minReplicas").is_null() {
-            Some(1)
-        } else {
-            spec.get("minReplicas").as_i64()
-        };
-        let max = spec.get("maxReplicas").as_i64();
-        let name = object.name();
+        // minReplicas defaults to 1; maxReplicas is required by the API. A value of
+        // another type ("3") is a violation, and then fits no range.
         let mut out = Vec::new();
+        let min = match object.integer(&["spec", "minReplicas"]) {
+            Ok(min) => Some(min.unwrap_or(1)),
+            Err(wrong_type) => {
+                out.push(wrong_type);
+                None
+            }
+        };
+        let max = object
+            .integer(&["spec", "maxReplicas"])
+            .unwrap_or_else(|wrong_type| {
+                out.push(wrong_type);
+                None
+            });
+        let name = object.name();
         if !self.settings.ranges.is_empty() {
             let fits = self.settings.ranges.iter().any(|r| {
                 min.is_some_and(|m| r.min_replicas <= m) && max.is_some_and(|m| m <= r.max_replicas)

@@ -6,6 +6,11 @@
 //! Ingress carries a cert-manager issuer annotation (ingress-shim then creates the
 //! Certificate), or when the render holds a cert-manager Certificate that writes it.
 
+// Which hosts a TLS name covers: the rule of ingress-tls-hosts.
+#[path = "../../ingress-tls-hosts/src/coverage.rs"]
+mod coverage;
+
+use coverage::{covers, tls_covers};
 use gate_policy_sdk::prelude::*;
 
 /// ingress-shim's annotations: either makes it issue every TLS entry of the Ingress.
@@ -24,20 +29,6 @@ struct Settings {
 
 struct IngressTlsCertManager {
     settings: Settings,
-}
-
-/// Does the TLS name `pattern` cover `host`? Names compare without case; `*.example.com`
-/// covers exactly one more label (`a.example.com`, not `a.b.example.com`).
-fn covers(pattern: &str, host: &str) -> bool {
-    if pattern.eq_ignore_ascii_case(host) {
-        return true;
-    }
-    match (pattern.strip_prefix("*."), host.split_once('.')) {
-        (Some(domain), Some((label, rest))) => {
-            !label.is_empty() && label != "*" && rest.eq_ignore_ascii_case(domain)
-        }
-        _ => false,
-    }
 }
 
 /// The names a cert-manager Certificate asks for.
@@ -81,13 +72,7 @@ impl IngressTlsCertManager {
             };
             let path = base.index(i).key("host");
             self.wildcard(host, path.clone(), out);
-            let covered = spec
-                .get("tls")
-                .items()
-                .flat_map(|tls| tls.get("hosts").items())
-                .filter_map(|h| h.as_str())
-                .any(|pattern| covers(pattern, host));
-            if !covered {
+            if !tls_covers(spec, host) {
                 out.push(Violation::new(
                     path,
                     format!("host {host:?} is not listed in any spec.tls entry, so it is served over plain HTTP"),

@@ -19,25 +19,55 @@ struct PodDisruptionBudget;
 
 const PDB: &str = "PodDisruptionBudget";
 
-/// An int-or-percent field (`2`, `"50%"`) resolved against a replica count, rounding up
-/// as the disruption controller does. `None` when unset or unreadable.
-fn resolve(node: Node<'_>, replicas: i64) -> Option<i64> {
-    if let Some(n) = node.as_i64() {
-        return Some(n);
-    }
-    let percent: f64 = node.as_str()?.strip_suffix('%')?.trim().parse().ok()?;
-    Some((percent * replicas as f64 / 100.0).ceil() as i64)
+/// A budget field (`minAvailable`, `maxUnavailable`): an integer or a percentage.
+#[derive(Clone, Copy, PartialEq)]
+enum Budget {
+    Count(i64),
+    Percent(f64),
 }
 
-/// True when the budget's maxUnavailable is zero (`0` or `"0%"`).
+impl Budget {
+    /// Reads the int-or-percent field at `keys` of a budget: `Ok(None)` when unset, a
+    /// violation when it is neither an integer nor a percentage (`"0"`, `true`), which
+    /// the API server refuses and gate does not read as unset.
+    fn read(pdb: &Object<'_>, keys: &[&str]) -> Result<Option<Budget>, Violation> {
+        let node = pdb.path(keys);
+        let Some(text) = node.as_str() else {
+            return Ok(pdb.integer(keys)?.map(Budget::Count));
+        };
+        text.strip_suffix('%')
+            .and_then(|p| p.trim().parse().ok())
+            .map(|p| Some(Budget::Percent(p)))
+            .ok_or_else(|| {
+                Violation::new(
+                    FieldPath::root().keys(keys),
+                    format!(
+                        "{} must be an integer or a percentage such as \"50%\"",
+                        keys.join(".")
+                    ),
+                )
+            })
+    }
+
+    /// The number of pods this stands for out of `replicas`, rounding up as the
+    /// disruption controller does.
+    fn resolve(self, replicas: i64) -> i64 {
+        match self {
+            Budget::Count(n) => n,
+            Budget::Percent(p) => (p * replicas as f64 / 100.0).ceil() as i64,
+        }
+    }
+
+    /// True when this is zero (`0` or `"0%"`).
+    fn is_zero(self) -> bool {
+        self == Budget::Count(0) || self == Budget::Percent(0.0)
+    }
+}
+
+/// True when the budget's maxUnavailable is zero (`0` or `"0%"`). A malformed value is
+/// reported on the budget itself, not on every workload it selects.
 fn blocks_all(pdb: &Object<'_>) -> bool {
-    let node = pdb.path(&["spec", "maxUnavailable"]);
-    node.as_i64() == Some(0)
-        || node
-            .as_str()
-            .and_then(|s| s.strip_suffix('%'))
-            .and_then(|s| s.trim().parse::<f64>().ok())
-            == Some(0.0)
+    Budget::read(pdb, &["spec", "maxUnavailable"]).is_ok_and(|b| b.is_some_and(Budget::is_zero))
 }
 
 fn replicated_kinds() -> [KindSelector; 4] {
@@ -52,11 +82,9 @@ fn replicated_kinds() -> [KindSelector; 4] {
 impl PodDisruptionBudget {
     fn judge_workload(&self, object: &Object<'_>, render: &Render<'_>) -> Vec<Violation> {
         let labels = object.path(&["spec", "template", "metadata", "labels"]);
-        let node = object.path(&["spec", "replicas"]);
-        let replicas = if node.is_null() {
-            1
-        } else {
-            node.as_i64().unwrap_or(1)
+        let replicas = match object.integer(&["spec", "replicas"]) {
+            Ok(replicas) => replicas.unwrap_or(1),
+            Err(wrong_type) => return vec![wrong_type],
         };
         let kind = object.kind();
         let name = object.name();
@@ -74,7 +102,9 @@ impl PodDisruptionBudget {
                         ),
                     ));
                 }
-                let min = resolve(pdb.path(&["spec", "minAvailable"]), replicas)?;
+                let min = Budget::read(pdb, &["spec", "minAvailable"])
+                    .ok()??
+                    .resolve(replicas);
                 (min >= replicas).then(|| {
                     Violation::new(
                         "spec.replicas",
@@ -122,6 +152,13 @@ impl Policy for PodDisruptionBudget {
     fn evaluate(&self, object: &Object<'_>, render: &Render<'_>) -> Vec<Violation> {
         if object.kind() != PDB {
             return self.judge_workload(object, render);
+        }
+        let malformed: Vec<Violation> = ["minAvailable", "maxUnavailable"]
+            .iter()
+            .filter_map(|field| Budget::read(object, &["spec", field]).err())
+            .collect();
+        if !malformed.is_empty() {
+            return malformed;
         }
         if !blocks_all(object) {
             return Vec::new();

@@ -69,12 +69,13 @@ impl Policy for HostNamespaces {
         FIELDS
             .iter()
             .filter(|(field, _)| !(*field == "hostNetwork" && self.settings.allow_host_network))
-            .filter(|(field, _)| pod.get(field).as_bool() == Some(true))
-            .map(|(field, what)| {
-                Violation::new(
+            .filter_map(|(field, what)| match pod.boolean(&[field]) {
+                Ok(Some(true)) => Some(Violation::new(
                     pod.path.key(field),
                     format!("host namespaces: pod must not set {field}=true, which shares {what}"),
-                )
+                )),
+                Ok(_) => None,
+                Err(wrong_type) => Some(wrong_type),
             })
             .collect()
     }

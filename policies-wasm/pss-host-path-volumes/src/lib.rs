@@ -63,15 +63,20 @@ impl HostPathVolumes {
                 c.get("volumeMounts")
                     .items()
                     .enumerate()
-                    .filter(|(_, m)| m.str("name") == Some(name) && m.get("readOnly").as_bool() != Some(true))
-                    .map(|(i, _)| {
-                        Violation::new(
-                            base.index(i).key("readOnly"),
-                            format!(
-                                "hostPath volumes: container \"{}\" must mount hostPath volume \"{name}\" with readOnly: true",
-                                c.name()
-                            ),
-                        )
+                    .filter(|(_, m)| m.str("name") == Some(name))
+                    .filter_map(|(i, m)| {
+                        let path = base.index(i).key("readOnly");
+                        match path.boolean(m.get("readOnly")) {
+                            Ok(Some(true)) => None,
+                            Ok(_) => Some(Violation::new(
+                                path,
+                                format!(
+                                    "hostPath volumes: container \"{}\" must mount hostPath volume \"{name}\" with readOnly: true",
+                                    c.name()
+                                ),
+                            )),
+                            Err(wrong_type) => Some(wrong_type),
+                        }
                     })
                     .collect::<Vec<_>>()
             })

@@ -92,14 +92,15 @@ impl Policy for HostPorts {
         };
         let settings = &self.settings;
         // Exempt images do not exempt the pod's network: it is the pod's, not an image's.
-        let host_network = (settings.host_network == Some(false)
-            && pod.get("hostNetwork").as_bool() == Some(true))
-        .then(|| {
-            Violation::new(
+        let host_network = match pod.boolean(&["hostNetwork"]) {
+            _ if settings.host_network != Some(false) => None,
+            Ok(Some(true)) => Some(Violation::new(
                 pod.path.key("hostNetwork"),
                 "hostNetwork: pod must not use the host's network (hostNetwork is false)",
-            )
-        });
+            )),
+            Ok(_) => None,
+            Err(wrong_type) => Some(wrong_type),
+        };
         let ports = pod
             .containers()
             .filter(|c| {
@@ -111,24 +112,20 @@ impl Policy for HostPorts {
                     .items()
                     .enumerate()
                     .filter_map(|(i, port)| {
-                        let host_port = port.get("hostPort");
-                        if host_port.is_null() {
-                            return None;
+                        let path = base.index(i).key("hostPort");
+                        // A hostPort of another type is judged, never skipped.
+                        match path.integer(port.get("hostPort")) {
+                            Ok(None) => None,
+                            Ok(Some(n)) if self.allows(n) => None,
+                            Ok(Some(n)) => Some(Violation::new(
+                                path,
+                                format!(
+                                    "hostPort: container \"{}\" must not use hostPort {n}",
+                                    c.name()
+                                ),
+                            )),
+                            Err(wrong_type) => Some(wrong_type),
                         }
-                        // A non-integer hostPort is not valid; judge it rather than skip it.
-                        let number = host_port.as_i64();
-                        if number.is_some_and(|n| self.allows(n)) {
-                            return None;
-                        }
-                        let shown = number
-                            .map_or_else(|| "a non-integer value".to_owned(), |n| n.to_string());
-                        Some(Violation::new(
-                            base.index(i).key("hostPort"),
-                            format!(
-                                "hostPort: container \"{}\" must not use hostPort {shown}",
-                                c.name()
-                            ),
-                        ))
                     })
                     .collect::<Vec<_>>()
             });

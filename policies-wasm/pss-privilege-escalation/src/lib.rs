@@ -79,15 +79,16 @@ impl Policy for PrivilegeEscalation {
         }
         pod.containers()
             .filter(|c| !container_exempt(c, &settings.exempt_images, &settings.excluded_containers))
-            .filter(|c| c.security_context().get("allowPrivilegeEscalation").as_bool() != Some(false))
-            .map(|c| {
-                Violation::new(
+            .filter_map(|c| match c.boolean(&["securityContext", "allowPrivilegeEscalation"]) {
+                Ok(Some(false)) => None,
+                Ok(_) => Some(Violation::new(
                     c.path.keys(&["securityContext", "allowPrivilegeEscalation"]),
                     format!(
                         "allowPrivilegeEscalation != false: container \"{}\" must set securityContext.allowPrivilegeEscalation=false",
                         c.name()
                     ),
-                )
+                )),
+                Err(wrong_type) => Some(wrong_type),
             })
             .collect()
     }

@@ -30,14 +30,13 @@ struct RunAsNonRoot {
 
 impl RunAsNonRoot {
     /// Does the container run as a non-zero UID by its own or the pod's `runAsUser`?
+    /// A `runAsUser` of the wrong type is no evidence of a non-root user.
     fn non_zero_user(&self, pod: &PodSpec<'_>, c: &Container<'_>) -> bool {
-        let own = c.security_context().get("runAsUser");
-        let user = if own.is_null() {
-            pod.security_context().get("runAsUser")
-        } else {
-            own
+        let user = match c.integer(&["securityContext", "runAsUser"]) {
+            Ok(None) => pod.integer(&["securityContext", "runAsUser"]),
+            own => own,
         };
-        self.settings.accept_non_zero_run_as_user && user.as_i64().is_some_and(|uid| uid != 0)
+        self.settings.accept_non_zero_run_as_user && matches!(user, Ok(Some(uid)) if uid != 0)
     }
 }
 
@@ -74,7 +73,13 @@ impl Policy for RunAsNonRoot {
             return Vec::new();
         }
         let mut violations = Vec::new();
-        let pod_value = pod.security_context().get("runAsNonRoot").as_bool();
+        // A pod-level value of the wrong type is a violation, and no container inherits it.
+        let pod_value = pod
+            .boolean(&["securityContext", "runAsNonRoot"])
+            .unwrap_or_else(|wrong_type| {
+                violations.push(wrong_type);
+                None
+            });
         if pod_value == Some(false) {
             violations.push(Violation::new(
                 pod.path.keys(&["securityContext", "runAsNonRoot"]),
@@ -87,7 +92,14 @@ impl Policy for RunAsNonRoot {
                 continue;
             }
             let path = c.path.keys(&["securityContext", "runAsNonRoot"]);
-            match c.security_context().get("runAsNonRoot").as_bool() {
+            let value = match c.boolean(&["securityContext", "runAsNonRoot"]) {
+                Ok(value) => value,
+                Err(wrong_type) => {
+                    violations.push(wrong_type);
+                    continue;
+                }
+            };
+            match value {
                 Some(true) => {}
                 Some(false) => violations.push(Violation::new(
                     path,

@@ -24,13 +24,16 @@ struct RunAsUser {
 }
 
 /// A violation if this security context sets `runAsUser: 0`.
+/// A `runAsUser` of another type (`"0"`) is a violation too: it is not unset.
 fn root_user(context: &SecurityContext<'_>) -> Option<Violation> {
-    (context.get("runAsUser").as_i64() == Some(0)).then(|| {
-        Violation::new(
+    match context.integer(&["runAsUser"]) {
+        Ok(Some(0)) => Some(Violation::new(
             context.path.key("runAsUser"),
             format!("runAsUser=0: {} must not set runAsUser=0", context.owner),
-        )
-    })
+        )),
+        Ok(_) => None,
+        Err(wrong_type) => Some(wrong_type),
+    }
 }
 
 impl Policy for RunAsUser {

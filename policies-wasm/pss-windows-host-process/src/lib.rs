@@ -24,20 +24,17 @@ struct WindowsHostProcess {
 
 /// A violation if this security context asks for a HostProcess container.
 fn host_process(context: &SecurityContext<'_>) -> Option<Violation> {
-    (context
-        .node
-        .path(&["windowsOptions", "hostProcess"])
-        .as_bool()
-        == Some(true))
-    .then(|| {
-        Violation::new(
+    match context.boolean(&["windowsOptions", "hostProcess"]) {
+        Ok(Some(true)) => Some(Violation::new(
             context.path.keys(&["windowsOptions", "hostProcess"]),
             format!(
                 "hostProcess: {} must not set securityContext.windowsOptions.hostProcess=true",
                 context.owner
             ),
-        )
-    })
+        )),
+        Ok(_) => None,
+        Err(wrong_type) => Some(wrong_type),
+    }
 }
 
 impl Policy for WindowsHostProcess {

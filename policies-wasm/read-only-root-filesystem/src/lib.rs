@@ -57,18 +57,21 @@ impl Policy for ReadOnlyRootFilesystem {
             .filter(|c| {
                 !container_exempt(c, &settings.exempt_images, &settings.excluded_containers)
             })
-            .filter(|c| c.security_context().get("readOnlyRootFilesystem").as_bool() != Some(true))
-            .map(|c| {
-                Violation::new(
-                    c.path.keys(&["securityContext", "readOnlyRootFilesystem"]),
-                    format!(
-                        "only read-only root filesystem container is allowed: {} ({} must set \
+            .filter_map(
+                |c| match c.boolean(&["securityContext", "readOnlyRootFilesystem"]) {
+                    Ok(Some(true)) => None,
+                    Ok(_) => Some(Violation::new(
+                        c.path.keys(&["securityContext", "readOnlyRootFilesystem"]),
+                        format!(
+                            "only read-only root filesystem container is allowed: {} ({} must set \
                          securityContext.readOnlyRootFilesystem: true)",
-                        c.name(),
-                        c.describe()
-                    ),
-                )
-            })
+                            c.name(),
+                            c.describe()
+                        ),
+                    )),
+                    Err(wrong_type) => Some(wrong_type),
+                },
+            )
             .collect()
     }
 }

@@ -85,18 +85,16 @@ impl Policy for ReplicaLimits {
         if self.settings.ranges.is_empty() {
             return Vec::new();
         }
-        let node = object.path(&["spec", "replicas"]);
-        let replicas = if node.is_null() {
-            Some(1)
-        } else {
-            node.as_i64()
+        // Unset means 1; a value of another type ("3") is a violation of its own.
+        let replicas = match object.integer(&["spec", "replicas"]) {
+            Ok(replicas) => replicas.unwrap_or(1),
+            Err(wrong_type) => return vec![wrong_type],
         };
-        let allowed = replicas.is_some_and(|n| {
-            self.settings
-                .ranges
-                .iter()
-                .any(|r| r.min_replicas <= n && n <= r.max_replicas)
-        });
+        let allowed = self
+            .settings
+            .ranges
+            .iter()
+            .any(|r| r.min_replicas <= replicas && replicas <= r.max_replicas);
         if allowed {
             return Vec::new();
         }
@@ -112,7 +110,7 @@ impl Policy for ReplicaLimits {
                 "{} {:?} runs {} replicas, outside the allowed ranges [{}]",
                 object.kind(),
                 object.name(),
-                replicas.map_or_else(|| format!("{node:?}"), |n| n.to_string()),
+                replicas,
                 ranges.join(", ")
             ),
         )]

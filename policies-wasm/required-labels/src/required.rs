@@ -1,6 +1,6 @@
 //! Required keys of a string map (labels or annotations), each with an optional regular
 //! expression for its value. Shared with the `required-annotations` policy, which
-//! includes this file.
+//! includes this file. Messages name keys, never values.
 
 use gate_policy_sdk::prelude::*;
 use regex_lite::Regex;
@@ -87,8 +87,10 @@ impl Required {
                         object.kind(),
                         object.name()
                     ),
+                    // The value is never quoted: an annotation can hold anything, the
+                    // last-applied configuration of a Secret (its data) included.
                     (Some(value), Some(regex)) if !regex.is_match(value) => format!(
-                        "{} {:?}: {noun} {key}: {value:?} does not match {:?}",
+                        "{} {:?}: the value of {noun} {key:?} does not match {:?}",
                         object.kind(),
                         object.name(),
                         regex.as_str()

@@ -5,7 +5,10 @@
 //! Gatekeeper's `K8sRequiredProbes`: `probes` (default: `readinessProbe` and
 //! `livenessProbe`) and `probeTypes`, the handlers a probe may use (default: any of
 //! `exec`, `grpc`, `httpGet`, `tcpSocket`); plus Azure's `excludedImages` and
-//! `excludedContainers`. Only regular containers serve traffic, so only they are judged.
+//! `excludedContainers`. `require: any` asks for at least one of the listed probes
+//! instead of all of them ("a liveness, readiness or startup probe"); `all`, the
+//! default, keeps Gatekeeper's semantics. Only regular containers serve traffic, so
+//! only they are judged.
 
 use gate_policy_sdk::container_exempt;
 use gate_policy_sdk::prelude::*;
@@ -24,6 +27,9 @@ struct Settings {
     probes: Vec<String>,
     /// The handlers a required probe may use. Default (empty): any.
     probe_types: Vec<String>,
+    /// `all` (default, Gatekeeper's semantics): every probe of `probes` is required;
+    /// `any`: at least one of them, with an allowed handler.
+    require: Require,
     /// Images exempt from the rule; a trailing `*` matches any suffix.
     #[serde(alias = "excludedImages")]
     exempt_images: Vec<String>,
@@ -36,10 +42,22 @@ impl Default for Settings {
         Settings {
             probes: vec!["readinessProbe".to_owned(), "livenessProbe".to_owned()],
             probe_types: Vec::new(),
+            require: Require::All,
             exempt_images: Vec::new(),
             excluded_containers: Vec::new(),
         }
     }
+}
+
+/// How many of the listed probes a container needs.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+enum Require {
+    /// Every one.
+    #[default]
+    All,
+    /// At least one.
+    Any,
 }
 
 struct RequiredProbes {
@@ -73,27 +91,50 @@ impl RequiredProbes {
         }
     }
 
+    /// What is wrong with one probe of a container, or `None` if it is declared with
+    /// an allowed handler.
+    fn problem(&self, container: &Container<'_>, probe: &str, types: &[&str]) -> Option<String> {
+        let node = container.get(probe);
+        if node.is_null() || node.is_empty() {
+            Some(format!("{} has no {probe}", container.describe()))
+        } else if types.iter().any(|t| !node.get(t).is_null()) {
+            None
+        } else {
+            Some(format!(
+                "{} {probe} uses none of the allowed handlers ({})",
+                container.describe(),
+                types.join(", ")
+            ))
+        }
+    }
+
     fn check(&self, container: &Container<'_>) -> Vec<Violation> {
         let types = self.allowed_types();
-        self.settings
-            .probes
+        let probes = &self.settings.probes;
+        let problems = probes
             .iter()
-            .filter_map(|probe| {
-                let node = container.get(probe);
-                let message = if node.is_null() || node.is_empty() {
-                    format!("{} has no {probe}", container.describe())
-                } else if types.iter().any(|t| !node.get(t).is_null()) {
-                    return None;
-                } else {
+            .filter_map(|probe| Some((probe, self.problem(container, probe, &types)?)));
+        match self.settings.require {
+            Require::All => problems
+                .map(|(probe, message)| Violation::new(container.path.key(probe), message))
+                .collect(),
+            Require::Any if probes.is_empty() => Vec::new(),
+            Require::Any => {
+                let problems: Vec<_> = problems.collect();
+                if problems.len() < probes.len() {
+                    return Vec::new();
+                }
+                vec![Violation::new(
+                    &container.path,
                     format!(
-                        "{} {probe} uses none of the allowed handlers ({})",
+                        "{} declares none of {} with an allowed handler ({})",
                         container.describe(),
+                        probes.join(", "),
                         types.join(", ")
-                    )
-                };
-                Some(Violation::new(container.path.key(probe), message))
-            })
-            .collect()
+                    ),
+                )]
+            }
+        }
     }
 }
 
@@ -106,7 +147,8 @@ impl Policy for RequiredProbes {
             .description(
                 "Denies containers that do not declare each required probe (by default \
                  readiness and liveness) with an allowed handler: without them a pod gets \
-                 traffic before it is ready and a hung process is never restarted. Gatekeeper \
+                 traffic before it is ready and a hung process is never restarted. With \
+                 require: any, one of the listed probes is enough. Gatekeeper \
                  K8sRequiredProbes and Azure Policy's probes definition.",
             )
             .severity(Severity::Low)

@@ -1,5 +1,9 @@
 //! A Kubernetes object as a policy sees it, and the render around it.
 
+mod typed;
+
+use crate::path::FieldPath;
+use crate::policy::Violation;
 use gate_tape::Node;
 
 /// One Kubernetes object, read in place from its tape.
@@ -60,6 +64,18 @@ impl<'a> Object<'a> {
     /// The member at a path of keys from the root.
     pub fn path(&self, keys: &[&str]) -> Node<'a> {
         self.root.path(keys)
+    }
+
+    /// The field at `keys`, read as a boolean; a value of another type is a violation.
+    /// See [`FieldPath::boolean`].
+    pub fn boolean(&self, keys: &[&str]) -> Result<Option<bool>, Violation> {
+        FieldPath::root().keys(keys).boolean(self.path(keys))
+    }
+
+    /// The field at `keys`, read as an integer; a value of another type is a violation.
+    /// See [`FieldPath::integer`].
+    pub fn integer(&self, keys: &[&str]) -> Result<Option<i64>, Violation> {
+        FieldPath::root().keys(keys).integer(self.path(keys))
     }
 
     /// True if this is the same object as `other`: same group, kind, namespace and name.

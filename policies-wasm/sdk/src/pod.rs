@@ -2,7 +2,7 @@
 
 use crate::object::Object;
 use crate::path::FieldPath;
-use crate::policy::KindSelector;
+use crate::policy::{KindSelector, Violation};
 use gate_tape::Node;
 
 /// Where the pod template lives in each workload kind: (group, kind, path to the pod's
@@ -135,6 +135,18 @@ impl<'a> Container<'a> {
     pub fn get(&self, key: &str) -> Node<'a> {
         self.node.get(key)
     }
+
+    /// The field at `keys` in the container (e.g. `["securityContext", "privileged"]`),
+    /// read as a boolean; a value of another type is a violation at its path.
+    pub fn boolean(&self, keys: &[&str]) -> Result<Option<bool>, Violation> {
+        self.path.keys(keys).boolean(self.node.path(keys))
+    }
+
+    /// The field at `keys` in the container, read as an integer; a value of another
+    /// type is a violation at its path.
+    pub fn integer(&self, keys: &[&str]) -> Result<Option<i64>, Violation> {
+        self.path.keys(keys).integer(self.node.path(keys))
+    }
 }
 
 /// One volume of a pod spec.
@@ -150,6 +162,18 @@ impl<'a> PodSpec<'a> {
     /// A member of the pod spec.
     pub fn get(&self, key: &str) -> Node<'a> {
         self.spec.get(key)
+    }
+
+    /// The field at `keys` in the pod spec (e.g. `["hostPID"]`), read as a boolean; a
+    /// value of another type is a violation at its path.
+    pub fn boolean(&self, keys: &[&str]) -> Result<Option<bool>, Violation> {
+        self.path.keys(keys).boolean(self.spec.path(keys))
+    }
+
+    /// The field at `keys` in the pod spec, read as an integer; a value of another type
+    /// is a violation at its path.
+    pub fn integer(&self, keys: &[&str]) -> Result<Option<i64>, Violation> {
+        self.path.keys(keys).integer(self.spec.path(keys))
     }
 
     /// The pod-level `securityContext`.

@@ -183,6 +183,17 @@ impl SettingsError {
             message: message.into(),
         }
     }
+
+    /// One error per blank entry (empty or only white space) of the list setting
+    /// `field`, naming it as `field[i]`.
+    pub fn blank_entries(field: &str, values: &[String]) -> Vec<SettingsError> {
+        values
+            .iter()
+            .enumerate()
+            .filter(|(_, value)| value.trim().is_empty())
+            .map(|(i, _)| SettingsError::new(format!("{field}[{i}]"), "must not be empty"))
+            .collect()
+    }
 }
 
 /// One reason an object is denied.
@@ -232,4 +243,18 @@ pub trait Policy: Sized {
     /// Judges one object. No violations means allowed. `render` holds the objects of
     /// the render that match [`Info::inventory`].
     fn evaluate(&self, object: &Object<'_>, render: &Render<'_>) -> Vec<Violation>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blank_entries_are_named_by_index() {
+        let values = ["a", "", " \t", "b"].map(str::to_owned);
+        let errors = SettingsError::blank_entries("names", &values);
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["names[1]", "names[2]"]);
+        assert!(SettingsError::blank_entries("names", &[]).is_empty());
+    }
 }

@@ -4,6 +4,7 @@
 
 use crate::path::FieldPath;
 use crate::pod::{Container, PodSpec};
+use crate::policy::Violation;
 use gate_tape::Node;
 
 /// One `securityContext` of a pod: the pod's own or a container's.
@@ -22,6 +23,18 @@ impl<'a> SecurityContext<'a> {
     pub fn get(&self, key: &str) -> Node<'a> {
         self.node.get(key)
     }
+
+    /// The field at `keys` in the security context (e.g. `["runAsNonRoot"]`), read as a
+    /// boolean; a value of another type is a violation at its path.
+    pub fn boolean(&self, keys: &[&str]) -> Result<Option<bool>, Violation> {
+        self.path.keys(keys).boolean(self.node.path(keys))
+    }
+
+    /// The field at `keys` in the security context (e.g. `["runAsUser"]`), read as an
+    /// integer; a value of another type is a violation at its path.
+    pub fn integer(&self, keys: &[&str]) -> Result<Option<i64>, Violation> {
+        self.path.keys(keys).integer(self.node.path(keys))
+    }
 }
 
 impl<'a> PodSpec<'a> {
@@ -35,8 +48,11 @@ impl<'a> PodSpec<'a> {
     /// True when the pod runs in a user namespace (`spec.hostUsers: false`). Since
     /// policy version 1.35 the Pod Security Standards skip the `runAsNonRoot` and
     /// `runAsUser` checks for such pods, and baseline allows any `procMount`.
+    ///
+    /// Only a real `false` counts: `hostUsers: "false"` (a string) exempts nothing, so
+    /// the checks still run, and fail closed.
     pub fn in_user_namespace(&self) -> bool {
-        self.get("hostUsers").as_bool() == Some(false)
+        self.boolean(&["hostUsers"]) == Ok(Some(false))
     }
 
     /// The pod's security context, then that of every container (init, regular,

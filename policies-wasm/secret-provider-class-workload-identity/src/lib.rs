@@ -34,14 +34,14 @@ fn is_guid(text: &str) -> bool {
             .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-/// A provider parameter read as Go's `strconv.ParseBool` would; a YAML boolean counts too.
+/// A provider parameter read as Go's `strconv.ParseBool` would; a YAML boolean counts
+/// too. A value of any other type cannot be read, so it counts as set: the mode is
+/// judged rather than ignored.
 fn is_true(node: Node<'_>) -> bool {
-    node.as_bool().unwrap_or_else(|| {
-        matches!(
-            node.as_str(),
-            Some("1" | "t" | "T" | "true" | "TRUE" | "True")
-        )
-    })
+    match node.as_str() {
+        Some(text) => matches!(text, "1" | "t" | "T" | "true" | "TRUE" | "True"),
+        None => !matches!(FieldPath::root().boolean(node), Ok(None | Some(false))),
+    }
 }
 
 /// A non-blank string parameter.

@@ -1,12 +1,21 @@
 //! CI annotations: GitHub Actions workflow commands and Azure DevOps logging commands.
 
+use super::ci_safe::escape_unsafe;
 use super::{object_label, summary_line};
 use gate_core::report::{Action, Report};
 use std::fmt::Write;
 
+/// `text` with the control and formatting characters other than CR and LF (which the
+/// command escapes carry) written as visible `\u{1b}` escapes: the runner shows them
+/// in annotations and logs as they are.
+fn visible(text: &str) -> String {
+    escape_unsafe(text, |c| !matches!(c, '\r' | '\n'))
+}
+
 /// Escapes the message of a GitHub workflow command.
 fn gh_data(text: &str) -> String {
-    text.replace('%', "%25")
+    visible(text)
+        .replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
 }
@@ -66,7 +75,8 @@ pub fn github(report: &Report) -> String {
 
 /// Escapes text inside an Azure DevOps logging command.
 fn ado(text: &str) -> String {
-    text.replace('%', "%AZP25")
+    visible(text)
+        .replace('%', "%AZP25")
         .replace(';', "%3B")
         .replace('\r', "%0D")
         .replace('\n', "%0A")

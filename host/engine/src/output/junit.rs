@@ -1,9 +1,14 @@
 //! JUnit XML: a test suite per policy, a test case per object it found something on.
 
+use super::ci_safe::{is_unsafe, neutralise_commands, text_escape, xml_escape};
 use super::{object_label, summary_line};
 use gate_core::report::{Action, Report};
 use std::fmt::Write;
 
+/// A value as XML text or attribute content, on one line of the output: LF, CR and tab
+/// as character references (a reader gets them back), the other C0 controls, which XML
+/// 1.0 cannot carry even as references, as visible `\u{1b}` escapes, and C1 controls
+/// and invisible formatting characters as references (see [`super::ci_safe`]).
 fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -13,15 +18,21 @@ fn escape(text: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
-            // XML 1.0 cannot carry most control characters, even escaped.
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => out.push('\u{fffd}'),
+            '\t' | '\n' | '\r' => out.push_str(&xml_escape(c)),
+            c if u32::from(c) < 0x20 => out.push_str(&text_escape(c)),
+            c if is_unsafe(c) => out.push_str(&xml_escape(c)),
             c => out.push(c),
         }
     }
     out
 }
 
+/// The report as JUnit XML, with the CI command markers of its text broken.
 pub fn render(report: &Report) -> String {
+    neutralise_commands(&render_xml(report), xml_escape)
+}
+
+fn render_xml(report: &Report) -> String {
     let mut out = String::new();
     let (mut tests, mut failures, mut error_count) = (0, 0, 0);
     for policy in &report.policies {

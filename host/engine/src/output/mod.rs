@@ -2,6 +2,7 @@
 //! scanning, JUnit for test dashboards, and GitHub / Azure DevOps annotations.
 
 mod annotations;
+mod ci_safe;
 mod junit;
 mod sarif;
 mod text;
@@ -38,8 +39,9 @@ pub fn render(report: &Report, format: OutputFormat) -> String {
 }
 
 fn json(report: &Report) -> String {
-    let mut text = serde_json::to_string_pretty(report)
+    let text = serde_json::to_string_pretty(report)
         .unwrap_or_else(|e| format!("{{\"error\": \"cannot serialise report: {e}\"}}"));
+    let mut text = ci_safe::json(&text);
     text.push('\n');
     text
 }

@@ -142,7 +142,8 @@ pub fn render(report: &Report) -> String {
             "properties": {"bundle": report.bundle, "summary": report.summary}
         }]
     });
-    let mut text = serde_json::to_string_pretty(&sarif).unwrap_or_default();
+    let text = serde_json::to_string_pretty(&sarif).unwrap_or_default();
+    let mut text = super::ci_safe::json(&text);
     text.push('\n');
     text
 }

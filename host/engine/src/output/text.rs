@@ -1,10 +1,20 @@
 //! The text format.
+//!
+//! Every value that comes from the input (file paths, names, messages, field paths,
+//! exception reasons, errors) is written with its control characters escaped, and the
+//! finished text has its CI command markers broken: see [`super::ci_safe`].
 
+use super::ci_safe::{escape_controls as clean, neutralise_commands, text_escape};
 use super::{object_label, summary_line};
 use gate_core::report::{Action, Report};
 use std::fmt::Write;
 
 pub fn render(report: &Report) -> String {
+    neutralise_commands(&render_escaped(report), text_escape)
+}
+
+/// The text with every value escaped, before command markers are broken.
+fn render_escaped(report: &Report) -> String {
     let mut out = String::new();
     let mut previous: Option<(&str, usize, Option<usize>)> = None;
     for finding in &report.results {
@@ -14,7 +24,12 @@ pub fn render(report: &Report) -> String {
             if previous.is_some() {
                 out.push('\n');
             }
-            let _ = writeln!(out, "{}  {}", o.origin, object_label(o));
+            let _ = writeln!(
+                out,
+                "{}  {}",
+                clean(&o.origin.to_string()),
+                clean(&object_label(o))
+            );
             previous = Some(key);
         }
         let label = match finding.action {
@@ -26,19 +41,21 @@ pub fn render(report: &Report) -> String {
             let _ = writeln!(
                 out,
                 "  {label} {}: {} [{}]",
-                finding.policy,
-                v.message,
+                clean(&finding.policy),
+                clean(&v.message),
                 v.severity.as_str()
             );
             if !v.path.is_empty() {
-                let _ = writeln!(out, "         at {}", v.path);
+                let _ = writeln!(out, "         at {}", clean(&v.path));
             }
         }
         if let Some(e) = &finding.exception {
             let _ = writeln!(
                 out,
-                "         exception {:?} until {}: {}",
-                e.name, e.expires, e.reason
+                "         exception \"{}\" until {}: {}",
+                clean(&e.name),
+                clean(&e.expires),
+                clean(&e.reason)
             );
         }
     }
@@ -46,10 +63,10 @@ pub fn render(report: &Report) -> String {
         out.push('\n');
     }
     for error in &report.errors {
-        let _ = writeln!(out, "error: {}", error.message);
+        let _ = writeln!(out, "error: {}", clean(&error.message));
     }
     for notice in &report.notices {
-        let _ = writeln!(out, "warning: {}", notice.message);
+        let _ = writeln!(out, "warning: {}", clean(&notice.message));
     }
     if !report.errors.is_empty() || !report.notices.is_empty() {
         out.push('\n');
