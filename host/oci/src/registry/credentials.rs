@@ -1,7 +1,10 @@
 //! What the registry connection presents: the credential of each registry, and
-//! the `Authorization` header of reads (bearer tokens through oci-client).
+//! the `Authorization` header of reads. Credentials go to the registry they are
+//! for and nowhere else: bearer tokens for them are fetched by [`super::token`],
+//! and oci-client only ever sees a token, or basic credentials for a registry
+//! that asked for basic authentication itself.
 
-use super::transport::classify;
+use super::token::Challenge;
 use super::{Registry, lock};
 use crate::auth::acr::{self, WorkloadIdentity};
 use crate::auth::{Credential, Secret, docker_config};
@@ -18,17 +21,23 @@ impl Registry {
         if let Some(found) = lock(&self.credentials).get(registry) {
             return Ok(found.clone());
         }
-        let credential = if let Some((username, password)) = &self.options.auth.basic {
+        let given = self
+            .options
+            .auth
+            .basic
+            .as_ref()
+            .filter(|basic| basic.registry == registry);
+        let credential = if let Some(basic) = given {
             Credential::Basic {
-                username: username.clone(),
-                password: password.clone(),
+                username: basic.username.clone(),
+                password: basic.password.clone(),
             }
         } else if let Some(wi) =
             WorkloadIdentity::from_env().filter(|_| self.options.auth.is_acr(registry))
         {
-            let aad = wi.aad_token(&self.http, registry).await?;
+            let aad = wi.aad_token(&self.direct, registry).await?;
             let refresh = acr::exchange(
-                &self.http,
+                &self.direct,
                 &self.base_url(registry),
                 registry,
                 &wi.tenant_id,
@@ -50,11 +59,23 @@ impl Registry {
                 None => Credential::Anonymous,
             }
         };
+        match &credential {
+            Credential::Basic { username, password } => {
+                self.remember(password.expose());
+                self.remember(
+                    &base64::engine::general_purpose::STANDARD
+                        .encode(format!("{username}:{}", password.expose())),
+                );
+            }
+            Credential::RefreshToken(token) => self.remember(token.expose()),
+            Credential::Anonymous => {}
+        }
         lock(&self.credentials).insert(registry.to_owned(), credential.clone());
         Ok(credential)
     }
 
-    /// What oci-client is to present for `reference` and `op`.
+    /// What oci-client is to present for `reference` and `op`: a bearer token, basic
+    /// credentials for a registry that asks for basic authentication, or nothing.
     pub(super) async fn oci_auth(
         &self,
         reference: &ArtifactRef,
@@ -62,19 +83,43 @@ impl Registry {
     ) -> Result<RegistryAuth> {
         Ok(match self.credential(&reference.registry).await? {
             Credential::Anonymous => RegistryAuth::Anonymous,
-            Credential::Basic { username, password } => {
-                RegistryAuth::Basic(username, password.expose().to_owned())
-            }
+            Credential::Basic { username, password } => match self.challenge(reference).await? {
+                Challenge::Bearer { realm, service } => {
+                    let token = self
+                        .bearer_token(
+                            reference,
+                            op,
+                            (&realm, service.as_deref()),
+                            &username,
+                            &password,
+                        )
+                        .await?;
+                    self.remember(token.expose());
+                    RegistryAuth::Bearer(token.expose().to_owned())
+                }
+                Challenge::Basic | Challenge::None => {
+                    RegistryAuth::Basic(username, password.expose().to_owned())
+                }
+                Challenge::Other(scheme) => {
+                    return Err(Error::Auth {
+                        registry: reference.registry.clone(),
+                        message: format!(
+                            "the registry asks for {scheme:?} authentication, which gate does not speak"
+                        ),
+                    });
+                }
+            },
             Credential::RefreshToken(refresh) => {
                 let scope = scope(reference, op);
                 let token = acr::access_token(
-                    &self.http,
+                    &self.direct,
                     &self.base_url(&reference.registry),
                     &reference.registry,
                     &scope,
                     &refresh,
                 )
                 .await?;
+                self.remember(token.expose());
                 RegistryAuth::Bearer(token.expose().to_owned())
             }
         })
@@ -90,26 +135,29 @@ impl Registry {
         if let Some(found) = lock(&self.headers).get(&key) {
             return Ok(found.clone());
         }
-        let auth = self.oci_auth(reference, RegistryOperation::Pull).await?;
-        let token = self
-            .oci
-            .auth(&reference.to_oci(), &auth, RegistryOperation::Pull)
-            .await
-            .map_err(|e| match classify(reference, "authenticate", e) {
-                Attempt::Fail(Error::Registry { message, .. }) => Attempt::Fail(Error::Auth {
-                    registry: reference.registry.clone(),
-                    message,
-                }),
-                transient => transient,
-            })?;
-        let header = match (token, &auth) {
-            (Some(token), _) => Some(Secret::new(format!("Bearer {token}"))),
-            (None, RegistryAuth::Basic(user, pass)) => Some(Secret::new(format!(
+        let header = match self.oci_auth(reference, RegistryOperation::Pull).await? {
+            RegistryAuth::Bearer(token) => Some(Secret::new(format!("Bearer {token}"))),
+            RegistryAuth::Basic(user, pass) => Some(Secret::new(format!(
                 "Basic {}",
                 base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))
             ))),
-            (None, RegistryAuth::Bearer(token)) => Some(Secret::new(format!("Bearer {token}"))),
-            (None, RegistryAuth::Anonymous) => None,
+            // No credentials: an anonymous token, if the registry hands them out.
+            RegistryAuth::Anonymous => self
+                .oci
+                .auth(
+                    &reference.to_oci(),
+                    &RegistryAuth::Anonymous,
+                    RegistryOperation::Pull,
+                )
+                .await
+                .map_err(|e| match self.classify(reference, "authenticate", e) {
+                    Attempt::Fail(Error::Registry { message, .. }) => Attempt::Fail(Error::Auth {
+                        registry: reference.registry.clone(),
+                        message,
+                    }),
+                    transient => transient,
+                })?
+                .map(|token| Secret::new(format!("Bearer {token}"))),
         };
         lock(&self.headers).insert(key, header.clone());
         Ok(header)

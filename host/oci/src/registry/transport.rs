@@ -37,7 +37,7 @@ impl Registry {
             Ok(response) => response,
             Err(e) => {
                 return Err(Attempt::Retry {
-                    error: registry_error(e.without_url().to_string()),
+                    error: registry_error(reqwest_text(&e)),
                     after: None,
                 });
             }
@@ -74,50 +74,59 @@ impl Registry {
 /// An oci-client error's text, without request URLs' query strings.
 pub(super) fn describe(error: &OciDistributionError) -> String {
     match error {
-        OciDistributionError::RequestError(e) => {
-            let mut text = e.to_string();
-            if let Some(url) = e.url() {
-                text = text.replace(url.as_str(), url.path());
-            }
-            // reqwest's own message ("error sending request") hides the cause: add the
-            // chain underneath it (e.g. "tcp connect error: Connection refused").
-            let mut source = std::error::Error::source(e);
-            while let Some(cause) = source {
-                let cause_text = cause.to_string();
-                if !text.contains(&cause_text) {
-                    text.push_str(": ");
-                    text.push_str(&cause_text);
-                }
-                source = cause.source();
-            }
-            text
-        }
+        OciDistributionError::RequestError(e) => reqwest_text(e),
         other => other.to_string(),
     }
 }
 
-pub(super) fn classify(
-    reference: &ArtifactRef,
-    operation: &'static str,
-    error: OciDistributionError,
-) -> Attempt {
-    let transient = match &error {
-        OciDistributionError::ServerError { code, .. } => *code == 429 || *code >= 500,
-        OciDistributionError::RequestError(e) => {
-            e.is_timeout() || e.is_connect() || e.is_body() || e.is_request()
+/// A reqwest error's text: the URL's path only (never its query), and the chain
+/// of causes that reqwest's own message ("error sending request") hides, e.g.
+/// "tcp connect error: Connection refused".
+pub(super) fn reqwest_text(error: &reqwest::Error) -> String {
+    let mut text = error.to_string();
+    if let Some(url) = error.url() {
+        text = text.replace(url.as_str(), url.path());
+    }
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
         }
-        OciDistributionError::IoError(_) => true,
-        _ => false,
-    };
-    let error = Error::Registry {
-        reference: reference.to_string(),
-        operation,
-        message: describe(&error),
-    };
-    if transient {
-        Attempt::Retry { error, after: None }
-    } else {
-        Attempt::Fail(error)
+        source = cause.source();
+    }
+    text
+}
+
+impl Registry {
+    /// An oci-client failure as an attempt: transient (retried) or not. Its text
+    /// comes from the registry's answer, so every secret this connection holds is
+    /// cut out of it first.
+    pub(super) fn classify(
+        &self,
+        reference: &ArtifactRef,
+        operation: &'static str,
+        error: OciDistributionError,
+    ) -> Attempt {
+        let transient = match &error {
+            OciDistributionError::ServerError { code, .. } => *code == 429 || *code >= 500,
+            OciDistributionError::RequestError(e) => {
+                e.is_timeout() || e.is_connect() || e.is_body() || e.is_request()
+            }
+            OciDistributionError::IoError(_) => true,
+            _ => false,
+        };
+        let error = Error::Registry {
+            reference: reference.to_string(),
+            operation,
+            message: self.redact(&describe(&error)),
+        };
+        if transient {
+            Attempt::Retry { error, after: None }
+        } else {
+            Attempt::Fail(error)
+        }
     }
 }
 

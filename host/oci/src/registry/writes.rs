@@ -1,12 +1,12 @@
 //! Writes through oci-client: blobs, manifests, and the tag list.
 
 use super::Registry;
-use super::transport::{classify, describe};
 use crate::digest;
 use crate::error::{Error, Result};
 use crate::reference::ArtifactRef;
 use crate::retry::{Attempt, retry};
 use oci_client::RegistryOperation;
+use oci_client::secrets::RegistryAuth;
 
 impl Registry {
     /// Pushes a blob unless the registry has it.
@@ -27,7 +27,7 @@ impl Registry {
                     .push_blob(oref, data, digest)
                     .await
                     .map(|_| ())
-                    .map_err(|e| classify(reference, "push blob", e))
+                    .map_err(|e| self.classify(reference, "push blob", e))
             }
         })
         .await?;
@@ -58,43 +58,40 @@ impl Registry {
                     .push_manifest_raw(oref, body, content_type)
                     .await
                     .map(|_| ())
-                    .map_err(|e| classify(reference, "push manifest", e))
+                    .map_err(|e| self.classify(reference, "push manifest", e))
             }
         })
         .await?;
         Ok(digest::sha256(bytes))
     }
 
+    /// Hands oci-client what to present for pushing to `reference`. A bearer token
+    /// (pull and push) also serves oci-client's reads of that repository, so it is
+    /// given for both: oci-client never goes to a token service itself.
     async fn prepare_push(&self, reference: &ArtifactRef) -> Result<()> {
         let auth = self.oci_auth(reference, RegistryOperation::Push).await?;
-        retry(&self.options.retry, || async {
-            self.oci
-                .auth(&reference.to_oci(), &auth, RegistryOperation::Push)
-                .await
-                .map(|_| ())
-                .map_err(|e| match classify(reference, "authenticate", e) {
-                    Attempt::Fail(Error::Registry { message, .. }) => Attempt::Fail(Error::Auth {
-                        registry: reference.registry.clone(),
-                        message,
-                    }),
-                    other => other,
-                })
-        })
-        .await
-    }
-
-    /// Lists a repository's tags (used to find signatures by tag).
-    pub async fn tags(&self, reference: &ArtifactRef) -> Result<Vec<String>> {
-        let auth = self.oci_auth(reference, RegistryOperation::Pull).await?;
-        let response = self
-            .oci
-            .list_tags(&reference.to_oci(), &auth, None, None)
-            .await
-            .map_err(|e| Error::Registry {
-                reference: reference.to_string(),
-                operation: "list tags",
-                message: describe(&e),
-            })?;
-        Ok(response.tags)
+        let mut ops = vec![RegistryOperation::Push];
+        if matches!(auth, RegistryAuth::Bearer(_)) {
+            ops.push(RegistryOperation::Pull);
+        }
+        for op in ops {
+            retry(&self.options.retry, || async {
+                self.oci
+                    .auth(&reference.to_oci(), &auth, op)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| match self.classify(reference, "authenticate", e) {
+                        Attempt::Fail(Error::Registry { message, .. }) => {
+                            Attempt::Fail(Error::Auth {
+                                registry: reference.registry.clone(),
+                                message,
+                            })
+                        }
+                        other => other,
+                    })
+            })
+            .await?;
+        }
+        Ok(())
     }
 }
