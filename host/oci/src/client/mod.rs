@@ -67,8 +67,32 @@ impl Client {
         })
     }
 
+    /// Runs `work` (one pull) within the registry's deadline. Offline, there is none:
+    /// the store is local.
+    pub(super) async fn within_deadline<T>(
+        &self,
+        reference: &ArtifactRef,
+        work: impl Future<Output = Result<T>>,
+    ) -> Result<T> {
+        let Some(registry) = &self.registry else {
+            return work.await;
+        };
+        let deadline = registry.options().deadline;
+        tokio::time::timeout(deadline, work)
+            .await
+            .map_err(|_| Error::Deadline {
+                reference: reference.to_string(),
+                seconds: deadline.as_secs(),
+            })?
+    }
+
     /// The manifest digest a tag points at (registry; offline, the store's copy).
     pub async fn resolve(&self, reference: &ArtifactRef) -> Result<String> {
+        self.within_deadline(reference, self.resolve_tag(reference))
+            .await
+    }
+
+    async fn resolve_tag(&self, reference: &ArtifactRef) -> Result<String> {
         if let Some(digest) = &reference.digest {
             return Ok(digest.clone());
         }
@@ -154,7 +178,18 @@ impl Client {
     /// verify its signatures under `trust` (refusing before the component is even
     /// fetched), then fetch and check the config and the component.
     /// With `online`, pinned content still comes from the store when it has it.
+    /// The whole pull has the registry's deadline.
     pub async fn pull_policy(
+        &self,
+        reference: &ArtifactRef,
+        trust: Option<&TrustPolicy>,
+        online: bool,
+    ) -> Result<Pulled> {
+        self.within_deadline(reference, self.pull(reference, trust, online))
+            .await
+    }
+
+    async fn pull(
         &self,
         reference: &ArtifactRef,
         trust: Option<&TrustPolicy>,
@@ -163,7 +198,7 @@ impl Client {
         let online = online && self.registry.is_some();
         let digest = match &reference.digest {
             Some(digest) => digest.clone(),
-            None if online => self.resolve(reference).await?,
+            None if online => self.resolve_tag(reference).await?,
             None => self
                 .manifest_by_tag(reference, false)
                 .await?
@@ -211,13 +246,13 @@ impl Client {
                 None
             }
             (Some(trust), Some(_)) => {
-                let evidence = match self.evidence(&pinned, &digest, online).await {
+                let evidence = match self.find_evidence(&pinned, &digest, online).await {
                     Ok(evidence) => evidence,
                     Err(Error::Registry { message, .. }) if online => {
                         notices.push(format!(
                             "{pinned}: registry unreachable ({message}); verified against the signatures in the local store"
                         ));
-                        self.evidence(&pinned, &digest, false).await?
+                        self.find_evidence(&pinned, &digest, false).await?
                     }
                     Err(e) => return Err(e),
                 };

@@ -18,6 +18,9 @@ pub struct RegistryOptions {
     pub retry: RetryPolicy,
     /// How long to wait for any answer (connect, or the next bytes of a body).
     pub timeout: Duration,
+    /// How long one pull may take in all (manifest, signatures, blobs), however
+    /// steadily a slow registry trickles bytes.
+    pub deadline: Duration,
     /// Show progress of long downloads on stderr.
     pub progress: bool,
 }
@@ -30,6 +33,7 @@ impl Default for RegistryOptions {
             auth: AuthOptions::default(),
             retry: RetryPolicy::default(),
             timeout: Duration::from_secs(30),
+            deadline: Duration::from_secs(300),
             progress: false,
         }
     }
@@ -37,7 +41,8 @@ impl Default for RegistryOptions {
 
 impl RegistryOptions {
     /// Options from the environment: `GATE_PLAIN_HTTP` (comma-separated registries),
-    /// `GATE_REGISTRY_CA_FILE`, `GATE_REGISTRY_TIMEOUT_SECS`, `GATE_REGISTRY_ATTEMPTS`,
+    /// `GATE_REGISTRY_CA_FILE`, `GATE_REGISTRY_TIMEOUT_SECS`, `GATE_REGISTRY_DEADLINE_SECS`,
+    /// `GATE_REGISTRY_ATTEMPTS`,
     /// and [`AuthOptions::from_env`].
     pub fn from_env() -> RegistryOptions {
         let list = |name: &str| -> Vec<String> {
@@ -65,6 +70,12 @@ impl RegistryOptions {
             .and_then(|v| v.parse().ok())
         {
             options.timeout = Duration::from_secs(secs);
+        }
+        if let Some(secs) = std::env::var("GATE_REGISTRY_DEADLINE_SECS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+        {
+            options.deadline = Duration::from_secs(secs);
         }
         if let Some(n) = std::env::var("GATE_REGISTRY_ATTEMPTS")
             .ok()
