@@ -99,6 +99,9 @@ pub enum Reply {
     Forward(SocketAddr),
     /// Relay the upstream answer, but cut the body after this many bytes.
     ForwardTruncated(SocketAddr, usize),
+    /// Relay the upstream answer, its body one byte at a time with this pause
+    /// before each: a registry that never stalls long enough to time out a read.
+    ForwardTrickled(SocketAddr, Duration),
     /// Relay the upstream answer with every `from` in its headers replaced by `to`.
     ForwardReplacing(SocketAddr, Vec<(String, String)>),
     /// Answer with these headers (give `Content-Length` yourself), then write the
@@ -326,6 +329,27 @@ fn answer(stream: &mut dyn Conn, request: &Request, reply: Reply) {
                 }
                 let _ = stream.write_all(head.as_bytes());
                 let _ = stream.write_all(&response[head_end..]);
+            }
+        }
+        Reply::ForwardTrickled(upstream, pause) => {
+            if let Some(response) = forward(upstream, request) {
+                let head_end = response
+                    .windows(4)
+                    .position(|w| w == b"\r\n\r\n")
+                    .map_or(response.len(), |p| p + 4);
+                if stream.write_all(&response[..head_end]).is_err() {
+                    return;
+                }
+                for byte in &response[head_end..] {
+                    std::thread::sleep(pause);
+                    if stream
+                        .write_all(std::slice::from_ref(byte))
+                        .and_then(|()| stream.flush())
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
             }
         }
         Reply::ForwardTruncated(upstream, keep) => {
