@@ -130,15 +130,7 @@ fn credentials_never_reach_a_token_realm_on_another_host_over_plain_http_or_thro
             None => http::Reply::status(503, &[]),
         }
     });
-    let registry = TestRegistry::start(
-        Auth::Token {
-            realm: PLACEHOLDER_REALM.into(),
-            service: tokens.service.clone(),
-            issuer: tokens.issuer.clone(),
-            root_cert: ws.path("token-root.pem"),
-        },
-        None,
-    );
+    let registry = tokens.registry(&ws, PLACEHOLDER_REALM);
     upstream.set(registry.addr()).expect("upstream");
     let host = front.addr.to_string();
     let ca_pem = ca.pem.display().to_string();

@@ -22,8 +22,8 @@ mod registry;
 mod support;
 
 use fixtures::{
-    SIGSTORE_BUNDLE, Workspace, assert_refused, attach_referrer, check, ok, push_named,
-    push_policy, refused, sigstore_bundle,
+    SIGSTORE_BUNDLE, Workspace, assert_refused, attach_bundle, check, ok, push_named, push_policy,
+    refused, sigstore_bundle,
 };
 use registry::{TestRegistry, tools_present};
 use std::sync::Arc;
@@ -152,12 +152,10 @@ fn an_attestation_made_with_the_trusted_key_is_not_a_signature() {
         "https://spdx.dev/Document",
         "https://slsa.dev/provenance/v1",
     ] {
-        attach_referrer(
+        attach_bundle(
             &registry,
             REPO,
             &digest,
-            SIGSTORE_BUNDLE,
-            SIGSTORE_BUNDLE,
             &sigstore_bundle(&key, &digest, predicate),
         );
     }
@@ -168,12 +166,10 @@ fn an_attestation_made_with_the_trusted_key_is_not_a_signature() {
         "not a signature",
     );
     // cosign's signature statement, by the same key: accepted, the policy runs.
-    attach_referrer(
+    attach_bundle(
         &registry,
         REPO,
         &digest,
-        SIGSTORE_BUNDLE,
-        SIGSTORE_BUNDLE,
         &sigstore_bundle(&key, &digest, SIGN),
     );
     let (bad, _) = ws.pods();
@@ -208,26 +204,17 @@ fn audit_refuses_a_module_it_cannot_verify() {
     let keyless = serde_json::json!({"mediaType": SIGSTORE_BUNDLE,
         "verificationMaterial": {"certificate": {"rawBytes": "MIIB"}},
         "messageSignature": {"messageDigest": {"algorithm": "SHA2_256", "digest": "AAAA"}, "signature": "AAAA"}});
-    attach_referrer(
-        &registry,
-        REPO,
-        &digest,
-        SIGSTORE_BUNDLE,
-        SIGSTORE_BUNDLE,
-        keyless.to_string().as_bytes(),
-    );
+    attach_bundle(&registry, REPO, &digest, keyless.to_string().as_bytes());
     assert_refused(
         &check(&ws, &registry, &bundle, &good),
         &digest,
         "not verified",
     );
     // The trusted key signs too: audit accepts, the policy runs.
-    attach_referrer(
+    attach_bundle(
         &registry,
         REPO,
         &digest,
-        SIGSTORE_BUNDLE,
-        SIGSTORE_BUNDLE,
         &sigstore_bundle(&key, &digest, SIGN),
     );
     assert_ran_and_denied(&check(&ws, &registry, &bundle, &bad));
@@ -357,12 +344,10 @@ fn a_malformed_signature_manifest_does_not_block_a_valid_signature() {
     let Some((registry, ws, digest, key)) = setup(false) else {
         return;
     };
-    attach_referrer(
+    attach_bundle(
         &registry,
         REPO,
         &digest,
-        SIGSTORE_BUNDLE,
-        SIGSTORE_BUNDLE,
         &sigstore_bundle(&key, &digest, SIGN),
     );
     let upstream = registry.addr();

@@ -444,15 +444,7 @@ fn token_auth_with_a_token_service_run_by_the_test() {
             &serde_json::json!({"token": t.token(&scopes), "expires_in": 300}),
         )
     });
-    let registry = TestRegistry::start(
-        Auth::Token {
-            realm: format!("{}/token", front.url()),
-            service: tokens.service.clone(),
-            issuer: tokens.issuer.clone(),
-            root_cert: ws.path("token-root.pem"),
-        },
-        None,
-    );
+    let registry = tokens.registry(&ws, &format!("{}/token", front.url()));
     upstream.set(registry.addr()).expect("upstream");
     let host = front.addr.to_string();
     let ca_pem = ca.pem.display().to_string();

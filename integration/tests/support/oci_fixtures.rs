@@ -412,3 +412,15 @@ pub fn sigstore_bundle(key: &Path, digest: &str, predicate_type: &str) -> Vec<u8
     }))
     .expect("bundle")
 }
+
+/// Attaches a Sigstore bundle to `repo@digest` as a referrer.
+pub fn attach_bundle(registry: &TestRegistry, repo: &str, digest: &str, bundle: &[u8]) {
+    attach_referrer(
+        registry,
+        repo,
+        digest,
+        SIGSTORE_BUNDLE,
+        SIGSTORE_BUNDLE,
+        bundle,
+    );
+}

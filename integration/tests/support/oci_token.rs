@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 use crate::fixtures::Workspace;
+use crate::registry::{Auth, TestRegistry};
 
 /// A distribution token service: basic auth in, ES256 JWT (x5c) out.
 pub struct TokenService {
@@ -33,6 +34,20 @@ impl TokenService {
             issuer: "gate-test-issuer".into(),
             service: service.into(),
         }
+    }
+
+    /// A docker-registry in `auth: token` mode that trusts this service's tokens and
+    /// sends clients to `realm` for them.
+    pub fn registry(&self, ws: &Workspace, realm: &str) -> TestRegistry {
+        TestRegistry::start(
+            Auth::Token {
+                realm: realm.to_owned(),
+                service: self.service.clone(),
+                issuer: self.issuer.clone(),
+                root_cert: ws.path("token-root.pem"),
+            },
+            None,
+        )
     }
 
     /// A JWT granting `scopes` (`repository:NAME:ACTIONS`).

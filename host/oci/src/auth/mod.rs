@@ -89,15 +89,7 @@ impl AuthOptions {
     /// Basic credentials are not read here: they need the registry they are for,
     /// which only the command knows (see gate-engine's `RegistryArgs`).
     pub fn from_env() -> AuthOptions {
-        let acr_registries = std::env::var("GATE_ACR_REGISTRIES")
-            .map(|v| {
-                v.split(',')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default();
+        let acr_registries = crate::registry::env_list("GATE_ACR_REGISTRIES");
         AuthOptions {
             basic: None,
             docker_config: None,

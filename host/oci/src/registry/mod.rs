@@ -16,6 +16,7 @@ mod transport;
 mod writes;
 
 pub use options::RegistryOptions;
+pub(crate) use options::env_list;
 pub use reads::FetchedManifest;
 
 use crate::auth::{Credential, Secret};

@@ -45,20 +45,9 @@ impl RegistryOptions {
     /// `GATE_REGISTRY_ATTEMPTS`,
     /// and [`AuthOptions::from_env`].
     pub fn from_env() -> RegistryOptions {
-        let list = |name: &str| -> Vec<String> {
-            std::env::var(name)
-                .map(|v| {
-                    v.split(',')
-                        .map(str::trim)
-                        .filter(|s| !s.is_empty())
-                        .map(str::to_owned)
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
         let mut options = RegistryOptions {
-            plain_http: list("GATE_PLAIN_HTTP"),
-            ca_files: list("GATE_REGISTRY_CA_FILE")
+            plain_http: env_list("GATE_PLAIN_HTTP"),
+            ca_files: env_list("GATE_REGISTRY_CA_FILE")
                 .into_iter()
                 .map(PathBuf::from)
                 .collect(),
@@ -85,4 +74,17 @@ impl RegistryOptions {
         }
         options
     }
+}
+
+/// A comma-separated list from the environment (empty items dropped).
+pub(crate) fn env_list(name: &str) -> Vec<String> {
+    std::env::var(name)
+        .map(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
 }
