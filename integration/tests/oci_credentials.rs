@@ -314,7 +314,8 @@ fn basic_credentials_go_only_to_the_registry_they_were_given_for() {
 }
 
 #[test]
-fn azure_tokens_never_follow_a_redirect_nor_go_to_a_host_that_only_looks_like_acr() {
+fn azure_tokens_never_follow_a_redirect_nor_go_in_the_clear_nor_to_a_host_that_only_looks_like_acr()
+{
     if !tools_present(&["docker-registry"]) {
         return;
     }
@@ -327,17 +328,25 @@ fn azure_tokens_never_follow_a_redirect_nor_go_to_a_host_that_only_looks_like_ac
         evil_seen.record(if req.tls { "evil-https" } else { "evil-http" }, req);
         http::Reply::json(200, &serde_json::json!({"refresh_token": "stolen"}))
     });
-    let evil_url = format!("http://{}", evil.addr);
-    // Azure AD and an ACR whose token exchange redirects to another host.
-    let acr = http::HttpServer::start(move |req| match req.path() {
-        "/aad/tenant-1/oauth2/v2.0/token" => http::Reply::json(
-            200,
-            &serde_json::json!({"access_token": "aad-access-SECRET8", "expires_in": 3600}),
-        ),
-        "/oauth2/exchange" => {
-            http::Reply::status(307, &[("Location", &format!("{evil_url}/oauth2/exchange"))])
+    let evil_url = evil.url();
+    // Azure AD and an ACR (HTTPS) whose token exchange redirects to another host.
+    // Its plain-HTTP side listens for tokens sent in the clear.
+    let acr_seen = seen.clone();
+    let acr = http::HttpServer::start_tls(&ca, move |req| {
+        if !req.tls {
+            acr_seen.record("acr-cleartext", req);
+            return http::Reply::json(200, &serde_json::json!({"refresh_token": "x"}));
         }
-        _ => http::Reply::status(401, &[("WWW-Authenticate", "Bearer realm=\"x\"")]),
+        match req.path() {
+            "/aad/tenant-1/oauth2/v2.0/token" => http::Reply::json(
+                200,
+                &serde_json::json!({"access_token": "aad-access-SECRET8", "expires_in": 3600}),
+            ),
+            "/oauth2/exchange" => {
+                http::Reply::status(307, &[("Location", &format!("{evil_url}/oauth2/exchange"))])
+            }
+            _ => http::Reply::status(401, &[("WWW-Authenticate", "Bearer realm=\"x\"")]),
+        }
     });
     let acr_host = acr.addr.to_string();
     let digest = format!("sha256:{}", "ab".repeat(32));
@@ -355,15 +364,19 @@ fn azure_tokens_never_follow_a_redirect_nor_go_to_a_host_that_only_looks_like_ac
         command
     };
     let secrets = ["SECRET7", "SECRET8"];
+    let pull = |plain: &[&str], listed: &str, registry: &str| {
+        ws.run_cmd(
+            &mut azure(plain, listed),
+            &[
+                "policy",
+                "pull",
+                &format!("{registry}/policies/acr@{digest}"),
+            ],
+        )
+    };
 
-    let out = ws.run_cmd(
-        &mut azure(&[&acr_host], &acr_host),
-        &[
-            "policy",
-            "pull",
-            &format!("{acr_host}/policies/acr@{digest}"),
-        ],
-    );
+    // The exchange redirects: the token does not follow.
+    let out = pull(&[], &acr_host, &acr_host);
     assert!(
         seen.lines().is_empty(),
         "a token followed the redirect: {:?}",
@@ -376,19 +389,23 @@ fn azure_tokens_never_follow_a_redirect_nor_go_to_a_host_that_only_looks_like_ac
     );
     assert_no_secret(&out, &secrets);
 
+    // The same ACR declared plain HTTP: no token is sent in the clear.
+    let out = pull(&[&acr_host], &acr_host, &acr_host);
+    assert!(
+        seen.lines().is_empty(),
+        "a token went out in the clear: {:?}",
+        seen.lines()
+    );
+    let stderr = refused(&out);
+    assert!(stderr.contains("over HTTPS only"), "{stderr}");
+    assert_no_secret(&out, &secrets);
+
     // A registry name that ends in ".azurecr.io" to a string match only.
     for hostile in [
         format!("{}?.azurecr.io", evil.addr),
         format!("{}#.azurecr.io", evil.addr),
     ] {
-        let out = ws.run_cmd(
-            &mut azure(&[], ""),
-            &[
-                "policy",
-                "pull",
-                &format!("{hostile}/policies/acr@{digest}"),
-            ],
-        );
+        let out = pull(&[], "", &hostile);
         assert!(
             seen.lines().is_empty(),
             "a token went to {hostile}: {:?}",

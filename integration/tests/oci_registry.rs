@@ -497,7 +497,11 @@ fn acr_workload_identity_exchange_against_azure_ad_and_acr_stand_ins() {
         proxy_host.clone(),
         tokens.clone(),
     );
-    let server = http::HttpServer::start(move |req| {
+    let ca = http::TestCa::new(ws.dir.path());
+    let server = http::HttpServer::start_tls(&ca, move |req| {
+        if !req.tls {
+            return http::Reply::status(400, &[]);
+        }
         let host = host.get().cloned().unwrap_or_default();
         let step = |name: &str| log.lock().expect("log").push(name.to_owned());
         match (req.method.as_str(), req.path()) {
@@ -551,24 +555,17 @@ fn acr_workload_identity_exchange_against_azure_ad_and_acr_stand_ins() {
     });
     let host = server.addr.to_string();
     proxy_host.set(host.clone()).expect("host");
-    let registry = TestRegistry::start(
-        Auth::Token {
-            realm: format!("{}/oauth2/token", server.url()),
-            service: "placeholder".into(),
-            issuer: tokens.issuer.clone(),
-            root_cert: ws.path("token-root.pem"),
-        },
-        None,
-    );
+    let registry = tokens.registry(&ws, &format!("{}/oauth2/token", server.url()));
     upstream.set(registry.addr()).expect("upstream");
     let acr = |federated_file: &std::path::Path| {
-        let mut command = ws.gate(&[&host]);
+        let mut command = ws.gate(&[]);
         command
             .env("AZURE_FEDERATED_TOKEN_FILE", federated_file)
             .env("AZURE_CLIENT_ID", "client-1")
             .env("AZURE_TENANT_ID", "tenant-1")
             .env("AZURE_AUTHORITY_HOST", format!("{}/aad/", server.url()))
-            .env("GATE_ACR_REGISTRIES", &host);
+            .env("GATE_ACR_REGISTRIES", &host)
+            .env("GATE_REGISTRY_CA_FILE", &ca.pem);
         command
     };
     let wasm = policy_wasm("disallow-privileged").display().to_string();

@@ -106,7 +106,7 @@ fn no_trust_notice(bundle: &Path) {
     );
 }
 
-/// Prints what vouched for a pulled module, or that it ran unverified.
+/// Prints the warnings of a pulled module and what vouched for it.
 fn report_verification(pulled: &gate_oci::Pulled) {
     for notice in &pulled.notices {
         eprintln!("warning: {notice}");

@@ -35,7 +35,17 @@ impl Registry {
         } else if let Some(wi) =
             WorkloadIdentity::from_env().filter(|_| self.options.auth.is_acr(registry))
         {
+            if !self.base_url(registry).starts_with("https://") {
+                // The exchange posts an Azure AD token: never in the clear.
+                return Err(Error::Auth {
+                    registry: registry.to_owned(),
+                    message: "Workload Identity tokens go to an ACR over HTTPS only, and this \
+                              registry is reached over plain HTTP (--plain-http)"
+                        .into(),
+                });
+            }
             let aad = wi.aad_token(&self.direct, registry).await?;
+            self.remember(aad.expose());
             let refresh = acr::exchange(
                 &self.direct,
                 &self.base_url(registry),
