@@ -181,10 +181,11 @@ impl Registry {
             registry: registry.clone(),
             message,
         };
-        let shown: String = realm.chars().take(200).collect();
+        // The realm is the registry's text: quoted (control characters escaped), and cut.
+        let shown = format!("{:?}", realm.chars().take(200).collect::<String>());
         let mut url = check_realm(&self.base_url(registry), realm).map_err(|why| {
             auth_error(format!(
-                "the registry names the token service {shown:?}, {why}: gate sends the credentials \
+                "the registry names the token service {shown}, {why}: gate sends the credentials \
                  given for {registry} only to {registry} itself, over HTTPS"
             ))
         })?;
