@@ -10,10 +10,13 @@ mod http;
 #[path = "support/oci_registry.rs"]
 mod registry;
 mod support;
+#[path = "support/oci_token.rs"]
+mod token;
 
 use fixtures::{Workspace, field, ok, policy_wasm, push_policy, refused, sh};
 use registry::{Auth, TestRegistry, tools_present};
 use std::sync::{Arc, Mutex};
+use token::TokenService;
 
 fn sha256_hex(bytes: &[u8]) -> String {
     use std::io::Write;
@@ -402,71 +405,30 @@ fn htpasswd_basic_auth_from_flags_environment_docker_config_and_a_credential_hel
     ok(&ws.run_cmd(&mut with_store, &["policy", "pull", &reference]));
 }
 
-/// A distribution token service: basic auth in, ES256 JWT (x5c) out.
-struct TokenService {
-    key: p256::ecdsa::SigningKey,
-    cert_der: Vec<u8>,
-    issuer: String,
-    service: String,
-}
-
-impl TokenService {
-    fn new(ws: &Workspace, service: &str) -> TokenService {
-        let key_pair = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("key");
-        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
-        params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, "gate test token issuer");
-        let cert = params.self_signed(&key_pair).expect("cert");
-        std::fs::write(ws.path("token-root.pem"), cert.pem()).expect("root");
-        use p256::pkcs8::DecodePrivateKey as _;
-        TokenService {
-            key: p256::ecdsa::SigningKey::from_pkcs8_pem(&key_pair.serialize_pem())
-                .expect("p256 key"),
-            cert_der: cert.der().to_vec(),
-            issuer: "gate-test-issuer".into(),
-            service: service.into(),
-        }
-    }
-
-    /// A JWT granting `scopes` (`repository:NAME:ACTIONS`).
-    fn token(&self, scopes: &[String]) -> String {
-        use base64::Engine as _;
-        use p256::ecdsa::signature::Signer as _;
-        let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
-        let access: Vec<serde_json::Value> = scopes
-            .iter()
-            .filter_map(|s| {
-                let mut parts = s.splitn(3, ':');
-                let (kind, name, actions) = (parts.next()?, parts.next()?, parts.next()?);
-                Some(serde_json::json!({"type": kind, "name": name, "actions": actions.split(',').collect::<Vec<_>>()}))
-            })
-            .collect();
-        let now = chrono::Utc::now().timestamp();
-        let header = serde_json::json!({"typ": "JWT", "alg": "ES256",
-            "x5c": [base64::engine::general_purpose::STANDARD.encode(&self.cert_der)]});
-        let claims = serde_json::json!({"iss": self.issuer, "sub": "alice", "aud": self.service,
-            "exp": now + 300, "nbf": now - 10, "iat": now, "jti": format!("jti-{now}-{}", scopes.len()), "access": access});
-        let input = format!(
-            "{}.{}",
-            b64(header.to_string().as_bytes()),
-            b64(claims.to_string().as_bytes())
-        );
-        let signature: p256::ecdsa::Signature = self.key.sign(input.as_bytes());
-        format!("{input}.{}", b64(&signature.to_bytes()))
-    }
-}
-
+/// A registry in `auth: token` mode behind an HTTPS front (a CA made by the test)
+/// that also serves the token service at `/token`: one host and port, as Harbor or
+/// GHCR lay it out. gate sends credentials to a token realm only in this layout.
 #[test]
 fn token_auth_with_a_token_service_run_by_the_test() {
     if !tools_present(&["docker-registry"]) {
         return;
     }
     let ws = Workspace::new();
+    let ca = http::TestCa::new(ws.dir.path());
     let tokens = Arc::new(TokenService::new(&ws, "gate-test-registry"));
     let issued = Arc::new(Mutex::new(Vec::<String>::new()));
-    let (t, log) = (tokens.clone(), issued.clone());
-    let server = http::HttpServer::start(move |req| {
+    let upstream = Arc::new(std::sync::OnceLock::<std::net::SocketAddr>::new());
+    let (t, log, up) = (tokens.clone(), issued.clone(), upstream.clone());
+    let front = http::HttpServer::start_tls(&ca, move |req| {
+        if !req.tls {
+            return http::Reply::status(400, &[]);
+        }
+        if req.path() != "/token" {
+            return match up.get() {
+                Some(addr) => http::Reply::Forward(*addr),
+                None => http::Reply::status(503, &[]),
+            };
+        }
         use base64::Engine as _;
         let good = format!(
             "Basic {}",
@@ -482,56 +444,28 @@ fn token_auth_with_a_token_service_run_by_the_test() {
             &serde_json::json!({"token": t.token(&scopes), "expires_in": 300}),
         )
     });
-    let registry = TestRegistry::start(
-        Auth::Token {
-            realm: format!("{}/token", server.url()),
-            service: tokens.service.clone(),
-            issuer: tokens.issuer.clone(),
-            root_cert: ws.path("token-root.pem"),
-        },
-        None,
-    );
+    let registry = tokens.registry(&ws, &format!("{}/token", front.url()));
+    upstream.set(registry.addr()).expect("upstream");
+    let host = front.addr.to_string();
+    let ca_pem = ca.pem.display().to_string();
     let wasm = policy_wasm("disallow-privileged").display().to_string();
-    let reference = format!("{}/policies/token:1", registry.host);
-    refused(&ws.run(
-        &registry,
-        &[
-            "policy",
-            "push",
-            &wasm,
-            &reference,
+    let reference = format!("{host}/policies/token:1");
+    let run = |args: &[&str], password: &str| {
+        let mut args = args.to_vec();
+        args.extend([
+            "--registry-ca",
+            &ca_pem,
             "--username",
             "alice",
             "--password",
-            "wrong",
-        ],
-    ));
-    ok(&ws.run(
-        &registry,
-        &[
-            "policy",
-            "push",
-            &wasm,
-            &reference,
-            "--username",
-            "alice",
-            "--password",
-            "token-pass",
-        ],
-    ));
+            password,
+        ]);
+        ws.run_cmd(&mut ws.gate(&[]), &args)
+    };
+    refused(&run(&["policy", "push", &wasm, &reference], "wrong"));
+    ok(&run(&["policy", "push", &wasm, &reference], "token-pass"));
     std::fs::remove_dir_all(ws.store()).expect("wipe");
-    ok(&ws.run(
-        &registry,
-        &[
-            "policy",
-            "pull",
-            &reference,
-            "--username",
-            "alice",
-            "--password",
-            "token-pass",
-        ],
-    ));
+    ok(&run(&["policy", "pull", &reference], "token-pass"));
     let issued = issued.lock().expect("log").clone();
     assert!(
         issued
@@ -563,7 +497,11 @@ fn acr_workload_identity_exchange_against_azure_ad_and_acr_stand_ins() {
         proxy_host.clone(),
         tokens.clone(),
     );
-    let server = http::HttpServer::start(move |req| {
+    let ca = http::TestCa::new(ws.dir.path());
+    let server = http::HttpServer::start_tls(&ca, move |req| {
+        if !req.tls {
+            return http::Reply::status(400, &[]);
+        }
         let host = host.get().cloned().unwrap_or_default();
         let step = |name: &str| log.lock().expect("log").push(name.to_owned());
         match (req.method.as_str(), req.path()) {
@@ -617,24 +555,17 @@ fn acr_workload_identity_exchange_against_azure_ad_and_acr_stand_ins() {
     });
     let host = server.addr.to_string();
     proxy_host.set(host.clone()).expect("host");
-    let registry = TestRegistry::start(
-        Auth::Token {
-            realm: format!("{}/oauth2/token", server.url()),
-            service: "placeholder".into(),
-            issuer: tokens.issuer.clone(),
-            root_cert: ws.path("token-root.pem"),
-        },
-        None,
-    );
+    let registry = tokens.registry(&ws, &format!("{}/oauth2/token", server.url()));
     upstream.set(registry.addr()).expect("upstream");
     let acr = |federated_file: &std::path::Path| {
-        let mut command = ws.gate(&[&host]);
+        let mut command = ws.gate(&[]);
         command
             .env("AZURE_FEDERATED_TOKEN_FILE", federated_file)
             .env("AZURE_CLIENT_ID", "client-1")
             .env("AZURE_TENANT_ID", "tenant-1")
             .env("AZURE_AUTHORITY_HOST", format!("{}/aad/", server.url()))
-            .env("GATE_ACR_REGISTRIES", &host);
+            .env("GATE_ACR_REGISTRIES", &host)
+            .env("GATE_REGISTRY_CA_FILE", &ca.pem);
         command
     };
     let wasm = policy_wasm("disallow-privileged").display().to_string();

@@ -2,13 +2,14 @@
 //! verify against the bundle's trust policy, refuse before any code runs.
 
 use crate::loader::{BundleRef, LocalResolver, ModuleBytes, ModuleResolver, check_digest};
-use crate::registry_args::{RegistryArgs, async_runtime};
-use anyhow::{Context, Result, anyhow, bail};
+use crate::registry_args::{RegistryArgs, async_runtime, registries_of};
+use anyhow::{Context, Result, bail};
 use gate_core::bundle::{Bundle, ModuleRef};
 use gate_oci::lock::LockFile;
 use gate_oci::verify::trust::TrustPolicyDocument;
 use gate_oci::{ArtifactRef, Client, TrustPolicy};
 use std::borrow::Cow;
+use std::collections::BTreeSet;
 use std::path::Path;
 
 /// File names of a trust policy kept beside the bundle, in the order they are looked for.
@@ -86,16 +87,39 @@ pub fn lock_for(bundle_ref: &BundleRef) -> Result<Option<LockFile>> {
     }
 }
 
-/// The pinned reference of an OCI module: its own `@sha256:`, else the lock file's.
+/// The pinned reference of an OCI module: its own `@sha256:`, else the lock file's
+/// (which must be a digest in the module's own repository).
 pub fn pinned(module: &str, lock: Option<&LockFile>) -> Result<ArtifactRef> {
     let reference = ArtifactRef::parse(module)?;
     if reference.digest.is_some() {
         return Ok(reference);
     }
-    let pin = lock.and_then(|l| l.pin(module)).ok_or_else(|| {
-        anyhow!("{module} is not pinned to a digest: write it as REGISTRY/REPO@sha256:... or run `gate bundle lock`")
-    })?;
-    Ok(ArtifactRef::parse(&pin.reference)?)
+    match lock.map(|l| l.pinned(module)).transpose()?.flatten() {
+        Some(pinned) => Ok(pinned),
+        None => bail!(
+            "{module} is not pinned to a digest: write it as REGISTRY/REPO@sha256:... or run `gate bundle lock`"
+        ),
+    }
+}
+
+/// The registries a bundle's OCI modules are in (where basic credentials may go).
+pub fn registries_of_bundle(bundle: &Bundle) -> Result<BTreeSet<String>> {
+    let references = oci_modules(bundle)
+        .iter()
+        .map(|module| ArtifactRef::parse(module))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(registries_of(&references))
+}
+
+/// The `oci://` modules of a bundle, as written.
+pub fn oci_modules(bundle: &Bundle) -> Vec<String> {
+    bundle
+        .spec
+        .policies
+        .iter()
+        .filter(|p| p.module.starts_with("oci://"))
+        .map(|p| p.module.clone())
+        .collect()
 }
 
 impl OciResolver {
@@ -110,7 +134,7 @@ impl OciResolver {
     ) -> Result<OciResolver> {
         Ok(OciResolver {
             runtime: async_runtime()?,
-            client: registry.client(offline)?,
+            client: registry.client(offline, &registries_of_bundle(bundle)?)?,
             trust: trust_policy_for(bundle_ref, bundle, base_dir, trust_policy)?,
             lock: lock_for(bundle_ref)?,
             online: !offline,

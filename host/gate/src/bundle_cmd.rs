@@ -4,7 +4,9 @@
 use anyhow::{Result, bail};
 use clap::{Args, Subcommand};
 use gate_engine::loader::BundleRef;
-use gate_engine::oci_resolver::{lock_for, pinned, trust_policy_for};
+use gate_engine::oci_resolver::{
+    TRUST_POLICY_FILES, lock_for, oci_modules, pinned, registries_of_bundle, trust_policy_for,
+};
 use gate_engine::registry_args::{RegistryArgs, async_runtime};
 use gate_oci::lock::{LockFile, LockedPolicy};
 use gate_oci::{TrustPolicy, digest};
@@ -93,22 +95,40 @@ fn read_with_trust(
     Ok((bundle_ref, bundle, trust))
 }
 
-fn oci_modules(bundle: &gate_core::bundle::Bundle) -> Vec<String> {
-    bundle
-        .spec
-        .policies
-        .iter()
-        .filter(|p| p.module.starts_with("oci://"))
-        .map(|p| p.module.clone())
-        .collect()
+/// Says, on stderr, that a bundle's modules are not verified because no trust policy applies.
+fn no_trust_notice(bundle: &Path) {
+    eprintln!(
+        "warning: no trust policy applies to {}: the signatures of its OCI modules are NOT verified \
+         (give one with --trust-policy, spec.trust in the bundle, or {} beside it); \
+         `gate check` will refuse these modules until one does",
+        bundle.display(),
+        TRUST_POLICY_FILES.join(" or ")
+    );
+}
+
+/// Prints the warnings of a pulled module and what vouched for it.
+fn report_verification(pulled: &gate_oci::Pulled) {
+    for notice in &pulled.notices {
+        eprintln!("warning: {notice}");
+    }
+    if let Some(acceptance) = &pulled.acceptance {
+        for line in &acceptance.trusted_by {
+            eprintln!("verified {}: {line}", pulled.reference);
+        }
+    }
 }
 
 impl LockArgs {
     /// Resolves, pulls and verifies every OCI module; writes the lock file.
     pub fn run(self) -> Result<ExitCode> {
         let (_, bundle, trust) = read_with_trust(&self.bundle, self.trust_policy.as_deref())?;
-        let client = self.registry.client(false)?;
+        let client = self
+            .registry
+            .client(false, &registries_of_bundle(&bundle)?)?;
         let rt = async_runtime()?;
+        if trust.is_none() && !oci_modules(&bundle).is_empty() {
+            no_trust_notice(&self.bundle);
+        }
         let mut locked = Vec::new();
         for module in oci_modules(&bundle) {
             let reference = gate_oci::ArtifactRef::parse(&module)?;
@@ -118,9 +138,7 @@ impl LockArgs {
                 trust.as_ref(),
                 true,
             ))?;
-            for notice in &pulled.notices {
-                eprintln!("warning: {notice}");
-            }
+            report_verification(&pulled);
             println!("{module} -> {}", pulled.reference);
             locked.push(LockedPolicy {
                 module,
@@ -144,13 +162,19 @@ impl SaveArgs {
         let (bundle_ref, bundle, trust) =
             read_with_trust(&self.bundle, self.trust_policy.as_deref())?;
         let lock = lock_for(&bundle_ref)?;
-        let client = self.registry.client(self.offline)?;
+        let client = self
+            .registry
+            .client(self.offline, &registries_of_bundle(&bundle)?)?;
         let rt = async_runtime()?;
+        if trust.is_none() && !oci_modules(&bundle).is_empty() {
+            no_trust_notice(&self.bundle);
+        }
         let mut names = Vec::new();
         for module in oci_modules(&bundle) {
             let reference = pinned(&module, lock.as_ref())?;
             let pulled =
                 rt.block_on(client.pull_policy(&reference, trust.as_ref(), !self.offline))?;
+            report_verification(&pulled);
             if pulled.acceptance.is_none() {
                 // Keep the signatures even when this site does not verify them.
                 rt.block_on(client.evidence(&pulled.reference, &pulled.digest, !self.offline))?;

@@ -3,7 +3,7 @@
 use anyhow::{Context, Result};
 use clap::Args;
 use gate_engine::RuntimeArgs;
-use gate_engine::registry_args::{RegistryArgs, async_runtime};
+use gate_engine::registry_args::{RegistryArgs, async_runtime, registries_of};
 use gate_oci::manifest::{PolicyArtifact, annotations};
 use gate_oci::verify::{self, cosign};
 use gate_oci::{ArtifactRef, TrustPolicy};
@@ -133,7 +133,9 @@ impl PushArgs {
             (true, Some(path)) => Some(cosign::read_signing_key(path)?),
             _ => None,
         };
-        let client = self.registry.client(false)?;
+        let client = self
+            .registry
+            .client(false, &registries_of([&self.reference]))?;
         let rt = async_runtime()?;
         let digest = rt.block_on(client.push_policy(&self.reference, &artifact))?;
         let pinned = self.reference.at_digest(&digest);
@@ -157,7 +159,9 @@ impl PullArgs {
             .as_deref()
             .map(TrustPolicy::from_file)
             .transpose()?;
-        let client = self.registry.client(self.offline)?;
+        let client = self
+            .registry
+            .client(self.offline, &registries_of([&self.reference]))?;
         let pulled = async_runtime()?.block_on(client.pull_policy(
             &self.reference,
             trust.as_ref(),
@@ -199,7 +203,9 @@ impl InspectArgs {
             .as_deref()
             .map(TrustPolicy::from_file)
             .transpose()?;
-        let client = self.registry.client(self.offline)?;
+        let client = self
+            .registry
+            .client(self.offline, &registries_of([&self.reference]))?;
         let rt = async_runtime()?;
         let pulled = rt.block_on(client.pull_policy(&self.reference, None, !self.offline))?;
         let evidence =

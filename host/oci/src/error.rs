@@ -53,6 +53,16 @@ pub enum Error {
         /// The store directory.
         store: PathBuf,
     },
+    /// A pull that did not finish within its deadline (however slowly bytes came).
+    #[error(
+        "{reference}: gave up after {seconds} s: the pull did not finish within its deadline (GATE_REGISTRY_DEADLINE_SECS)"
+    )]
+    Deadline {
+        /// What was being pulled.
+        reference: String,
+        /// The deadline.
+        seconds: u64,
+    },
     /// Registry credentials could not be found or exchanged.
     #[error("registry {registry}: authentication failed: {message}")]
     Auth {

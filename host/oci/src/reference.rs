@@ -44,6 +44,11 @@ impl ArtifactRef {
                 "the first path component must be a registry host (e.g. myacr.azurecr.io or localhost:5000)",
             ));
         }
+        if !is_registry_host(registry) {
+            return Err(err(&format!(
+                "the registry {registry:?} is not a lowercase host[:port] (letters, digits, '-' and '.', or an IP address, then an optional port)"
+            )));
+        }
         let (repository, tag) = match path.rsplit_once(':') {
             Some((repo, tag)) if !tag.contains('/') => (repo, Some(tag.to_owned())),
             _ => (path, None),
@@ -130,6 +135,63 @@ impl ArtifactRef {
     }
 }
 
+/// Is this a registry as a reference may name it: a lowercase DNS name, an IPv4
+/// address or a bracketed IPv6 address, with an optional port (1-65535)?
+///
+/// Registries are put into URLs (`https://REGISTRY/v2/...`) and compared to decide
+/// where credentials go, so anything a URL parser would read differently (`?`, `#`,
+/// `@`, `\\`, `%`, upper case, empty labels) is refused here, once, for every caller.
+pub fn is_registry_host(registry: &str) -> bool {
+    let (host, port) = match registry.strip_prefix('[') {
+        Some(rest) => match rest.split_once(']') {
+            Some((v6, after)) => {
+                let port = match after {
+                    "" => None,
+                    _ => match after.strip_prefix(':') {
+                        Some(port) => Some(port),
+                        None => return false,
+                    },
+                };
+                let lowercase = !v6.bytes().any(|b| b.is_ascii_uppercase());
+                if !(lowercase && v6.parse::<std::net::Ipv6Addr>().is_ok()) {
+                    return false;
+                }
+                return port.is_none_or(is_port);
+            }
+            None => return false,
+        },
+        None => match registry.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (registry, None),
+        },
+    };
+    port.is_none_or(is_port) && is_dns_name(host)
+}
+
+/// 1 to 65535, digits only, no sign, no leading zero.
+fn is_port(port: &str) -> bool {
+    !port.is_empty()
+        && port.len() <= 5
+        && port.bytes().all(|b| b.is_ascii_digit())
+        && !port.starts_with('0')
+        && port.parse::<u32>().is_ok_and(|p| (1..=65535).contains(&p))
+}
+
+/// Lowercase labels of letters, digits and inner hyphens, 1-63 bytes each, 253 in all.
+fn is_dns_name(host: &str) -> bool {
+    !host.is_empty()
+        && host.len() <= 253
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        })
+}
+
 impl fmt::Display for ArtifactRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.registry, self.repository)?;
@@ -182,6 +244,52 @@ mod tests {
     fn refuses_short_digests_and_uppercase_repositories() {
         assert!(ArtifactRef::parse("acr.io/p@sha256:abc").is_err());
         assert!(ArtifactRef::parse("acr.io/Policies:1").is_err());
+    }
+
+    #[test]
+    fn refuses_registries_that_are_not_a_lowercase_host_and_port() {
+        for bad in [
+            "evil.example?.azurecr.io/p:1",
+            "evil.example#.azurecr.io/p:1",
+            "evil.example%2f.azurecr.io/p:1",
+            "evil.example\\.azurecr.io/p:1",
+            "Registry.example/p:1",
+            "LOCALHOST:5000/p:1",
+            "a..b.example/p:1",
+            ".example.io/p:1",
+            "-bad.example.io/p:1",
+            "bad-.example.io/p:1",
+            "r.example:/p:1",
+            "r.example:0/p:1",
+            "r.example:65536/p:1",
+            "r.example:05000/p:1",
+            "r.example:+50/p:1",
+            "r.example:50:50/p:1",
+            "r_x.example/p:1",
+            "r x.example/p:1",
+            "[::1/p:1",
+            "[::1]x/p:1",
+            "[FE80::1]:5000/p:1",
+            "[not-v6]:5000/p:1",
+        ] {
+            let err = ArtifactRef::parse(bad).expect_err(bad).to_string();
+            assert!(
+                err.starts_with(bad),
+                "the error must name the reference: {err}"
+            );
+        }
+        for good in [
+            "myacr.azurecr.io/p:1",
+            "localhost/p:1",
+            "localhost:5000/p:1",
+            "127.0.0.1:5000/p:1",
+            "registry-1.example.io:443/p:1",
+            "[::1]:5000/p:1",
+            "[fe80::1]/p:1",
+            "myregistry:5000/p:1",
+        ] {
+            assert!(ArtifactRef::parse(good).is_ok(), "{good}");
+        }
     }
 
     #[test]

@@ -205,7 +205,19 @@ pub fn push_policy(
     repo: &str,
     key: Option<&Path>,
 ) -> String {
-    let wasm = policy_wasm("disallow-privileged");
+    push_named(ws, registry, "disallow-privileged", repo, key)
+}
+
+/// Pushes the component of pack policy `policy` to `repo:tag` on `registry`,
+/// signed with `key` if given; returns the manifest digest.
+pub fn push_named(
+    ws: &Workspace,
+    registry: &TestRegistry,
+    policy: &str,
+    repo: &str,
+    key: Option<&Path>,
+) -> String {
+    let wasm = policy_wasm(policy);
     let reference = format!("{}/{repo}", registry.host);
     let mut args = vec![
         "policy".to_owned(),
@@ -363,5 +375,52 @@ pub fn assert_refused(output: &Output, reference: &str, reason: &str) {
     assert!(
         stdout.trim().is_empty(),
         "a refused policy must not run; got a report:\n{stdout}"
+    );
+}
+
+/// The media type (and artifact type) of a Sigstore bundle.
+pub const SIGSTORE_BUNDLE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
+
+/// A Sigstore bundle (v0.3, DSSE envelope) over an in-toto statement about
+/// `digest` with `predicate_type`, signed with the PKCS#8 PEM P-256 key `key`.
+pub fn sigstore_bundle(key: &Path, digest: &str, predicate_type: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    use p256::ecdsa::signature::Signer as _;
+    use p256::pkcs8::DecodePrivateKey as _;
+    let pem = std::fs::read_to_string(key).expect("key");
+    let key = p256::ecdsa::SigningKey::from_pkcs8_pem(&pem).expect("PKCS#8 P-256 key");
+    let statement = serde_json::json!({
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{"name": "policy", "digest": {"sha256": digest.trim_start_matches("sha256:")}}],
+        "predicateType": predicate_type,
+        "predicate": {},
+    })
+    .to_string();
+    let payload_type = "application/vnd.in-toto+json";
+    let pae = format!(
+        "DSSEv1 {} {payload_type} {} {statement}",
+        payload_type.len(),
+        statement.len()
+    );
+    let signature: p256::ecdsa::DerSignature = key.sign(pae.as_bytes());
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    serde_json::to_vec(&serde_json::json!({
+        "mediaType": SIGSTORE_BUNDLE,
+        "verificationMaterial": {"publicKey": {"hint": "gate-test"}},
+        "dsseEnvelope": {"payload": b64(statement.as_bytes()), "payloadType": payload_type,
+                         "signatures": [{"sig": b64(signature.as_bytes())}]},
+    }))
+    .expect("bundle")
+}
+
+/// Attaches a Sigstore bundle to `repo@digest` as a referrer.
+pub fn attach_bundle(registry: &TestRegistry, repo: &str, digest: &str, bundle: &[u8]) {
+    attach_referrer(
+        registry,
+        repo,
+        digest,
+        SIGSTORE_BUNDLE,
+        SIGSTORE_BUNDLE,
+        bundle,
     );
 }

@@ -1,10 +1,13 @@
 //! A small HTTP/1.1 server for the registry tests: token services, the Azure AD
-//! and ACR stand-ins, and a fault-injecting reverse proxy in front of the real
-//! registry. One request per connection (`Connection: close`); stops on drop.
+//! and ACR stand-ins, hostile token realms and redirect targets, and a
+//! fault-injecting reverse proxy in front of the real registry. Real sockets;
+//! HTTPS (rustls, with a CA made by the test) when asked. One request per
+//! connection (`Connection: close`); stops on drop.
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -20,6 +23,8 @@ pub struct Request {
     pub headers: Vec<(String, String)>,
     /// The body.
     pub body: Vec<u8>,
+    /// Did it come over TLS?
+    pub tls: bool,
 }
 
 impl Request {
@@ -94,6 +99,23 @@ pub enum Reply {
     Forward(SocketAddr),
     /// Relay the upstream answer, but cut the body after this many bytes.
     ForwardTruncated(SocketAddr, usize),
+    /// Relay the upstream answer, its body one byte at a time with this pause
+    /// before each: a registry that never stalls long enough to time out a read.
+    ForwardTrickled(SocketAddr, Duration),
+    /// Relay the upstream answer with every `from` in its headers replaced by `to`.
+    ForwardReplacing(SocketAddr, Vec<(String, String)>),
+    /// Answer with these headers (give `Content-Length` yourself), then write the
+    /// chunks with a pause before each, until they end or the client goes away.
+    Stream {
+        /// Status code.
+        status: u16,
+        /// Headers.
+        headers: Vec<(String, String)>,
+        /// The body, chunk by chunk.
+        chunks: Box<dyn Iterator<Item = Vec<u8>> + Send>,
+        /// The pause before each chunk.
+        pause: Duration,
+    },
     /// Wait, then do the other thing.
     Delay(Duration, Box<Reply>),
 }
@@ -125,35 +147,59 @@ impl Reply {
 pub struct HttpServer {
     /// Where it listens.
     pub addr: SocketAddr,
+    /// Does it speak TLS (and plain HTTP on the same port)?
+    pub tls: bool,
     stop: Arc<AtomicBool>,
 }
 
+type Handler = dyn Fn(&Request) -> Reply + Send + Sync;
+
 impl HttpServer {
-    /// Starts a server on 127.0.0.1 with a free port.
+    /// Starts a plain-HTTP server on 127.0.0.1 with a free port.
     pub fn start(handler: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> HttpServer {
+        HttpServer::listen(None, Arc::new(handler))
+    }
+
+    /// Starts an HTTPS server with `ca`'s certificate for 127.0.0.1. The same port
+    /// also answers plain HTTP ([`Request::tls`] says which), as a hostile server
+    /// listening for credentials sent in the clear would.
+    pub fn start_tls(
+        ca: &TestCa,
+        handler: impl Fn(&Request) -> Reply + Send + Sync + 'static,
+    ) -> HttpServer {
+        HttpServer::listen(Some(ca.server.clone()), Arc::new(handler))
+    }
+
+    fn listen(tls: Option<Arc<rustls::ServerConfig>>, handler: Arc<Handler>) -> HttpServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let addr = listener.local_addr().expect("addr");
         listener.set_nonblocking(true).expect("nonblocking");
         let stop = Arc::new(AtomicBool::new(false));
-        let handler = Arc::new(handler);
         let flag = stop.clone();
+        let is_tls = tls.is_some();
         std::thread::spawn(move || {
             while !flag.load(Ordering::SeqCst) {
                 match listener.accept() {
                     Ok((stream, _)) => {
                         let handler = handler.clone();
-                        std::thread::spawn(move || serve(stream, handler.as_ref()));
+                        let tls = tls.clone();
+                        std::thread::spawn(move || serve(stream, tls, handler.as_ref()));
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(5)),
                 }
             }
         });
-        HttpServer { addr, stop }
+        HttpServer {
+            addr,
+            tls: is_tls,
+            stop,
+        }
     }
 
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT` (or `https://`).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 }
 
@@ -163,38 +209,147 @@ impl Drop for HttpServer {
     }
 }
 
-fn serve(stream: TcpStream, handler: &(dyn Fn(&Request) -> Reply + Send + Sync)) {
-    let _ = stream.set_nonblocking(false);
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
-    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-    let Some(request) = read_request(&mut reader) else {
-        return;
-    };
-    let mut stream = stream;
-    answer(&mut stream, &request, handler(&request));
+/// A CA made by the test and a server certificate it issued for 127.0.0.1.
+pub struct TestCa {
+    /// The CA certificate, PEM (for `--registry-ca`).
+    pub pem: PathBuf,
+    server: Arc<rustls::ServerConfig>,
 }
 
-fn answer(stream: &mut TcpStream, request: &Request, reply: Reply) {
+impl TestCa {
+    /// Makes the CA and the certificate; writes the CA's PEM into `dir`.
+    pub fn new(dir: &Path) -> TestCa {
+        let ca_key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("key");
+        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "gate test https ca");
+        let ca_cert = ca_params.self_signed(&ca_key).expect("ca");
+        let issuer = rcgen::Issuer::new(ca_params, ca_key);
+        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("key");
+        let params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()]).expect("params");
+        let cert = params.signed_by(&key, &issuer).expect("cert");
+        let pem = dir.join("https-ca.pem");
+        std::fs::write(&pem, ca_cert.pem()).expect("ca pem");
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let server = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("versions")
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![cert.der().clone()],
+                rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+            )
+            .expect("server config");
+        TestCa {
+            pem,
+            server: Arc::new(server),
+        }
+    }
+}
+
+/// A connection, plain or TLS.
+trait Conn: Read + Write + Send {
+    fn close(&mut self);
+}
+
+impl Conn for TcpStream {
+    fn close(&mut self) {
+        let _ = self.shutdown(std::net::Shutdown::Both);
+    }
+}
+
+impl Conn for rustls::StreamOwned<rustls::ServerConnection, TcpStream> {
+    fn close(&mut self) {
+        self.conn.send_close_notify();
+        let _ = self.flush();
+        let _ = self.sock.shutdown(std::net::Shutdown::Both);
+    }
+}
+
+fn serve(stream: TcpStream, tls: Option<Arc<rustls::ServerConfig>>, handler: &Handler) {
+    let _ = stream.set_nonblocking(false);
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+    // A TLS connection starts with a handshake record (0x16); anything else is plain HTTP.
+    let mut first = [0u8; 1];
+    let is_tls = tls.is_some() && stream.peek(&mut first).is_ok_and(|n| n == 1) && first[0] == 0x16;
+    let conn: Box<dyn Conn> = match tls {
+        Some(config) if is_tls => match rustls::ServerConnection::new(config) {
+            Ok(server) => Box::new(rustls::StreamOwned::new(server, stream)),
+            Err(_) => return,
+        },
+        _ => Box::new(stream),
+    };
+    let mut reader = BufReader::new(conn);
+    let Some(mut request) = read_request(&mut reader) else {
+        return;
+    };
+    request.tls = is_tls;
+    let conn = reader.get_mut();
+    answer(conn.as_mut(), &request, handler(&request));
+    conn.close();
+}
+
+fn answer(stream: &mut dyn Conn, request: &Request, reply: Reply) {
+    let head = |status: u16, headers: &[(String, String)], length: Option<usize>| {
+        let mut head = format!("HTTP/1.1 {status} X\r\nConnection: close\r\n");
+        if let Some(length) = length {
+            head.push_str(&format!("Content-Length: {length}\r\n"));
+        }
+        for (k, v) in headers {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        head.push_str("\r\n");
+        head
+    };
     match reply {
         Reply::Respond {
             status,
             headers,
             body,
         } => {
-            let mut head = format!(
-                "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n",
-                body.len()
-            );
-            for (k, v) in headers {
-                head.push_str(&format!("{k}: {v}\r\n"));
-            }
-            head.push_str("\r\n");
-            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(head(status, &headers, Some(body.len())).as_bytes());
             let _ = stream.write_all(&body);
         }
         Reply::Forward(upstream) => {
             if let Some(response) = forward(upstream, request) {
                 let _ = stream.write_all(&response);
+            }
+        }
+        Reply::ForwardReplacing(upstream, replacements) => {
+            if let Some(response) = forward(upstream, request) {
+                let head_end = response
+                    .windows(4)
+                    .position(|w| w == b"\r\n\r\n")
+                    .map_or(response.len(), |p| p + 4);
+                let mut head = String::from_utf8_lossy(&response[..head_end]).into_owned();
+                for (from, to) in &replacements {
+                    head = head.replace(from.as_str(), to);
+                }
+                let _ = stream.write_all(head.as_bytes());
+                let _ = stream.write_all(&response[head_end..]);
+            }
+        }
+        Reply::ForwardTrickled(upstream, pause) => {
+            if let Some(response) = forward(upstream, request) {
+                let head_end = response
+                    .windows(4)
+                    .position(|w| w == b"\r\n\r\n")
+                    .map_or(response.len(), |p| p + 4);
+                if stream.write_all(&response[..head_end]).is_err() {
+                    return;
+                }
+                for byte in &response[head_end..] {
+                    std::thread::sleep(pause);
+                    if stream
+                        .write_all(std::slice::from_ref(byte))
+                        .and_then(|()| stream.flush())
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
             }
         }
         Reply::ForwardTruncated(upstream, keep) => {
@@ -207,16 +362,38 @@ fn answer(stream: &mut TcpStream, request: &Request, reply: Reply) {
                 let _ = stream.write_all(&response[..end]);
             }
         }
+        Reply::Stream {
+            status,
+            headers,
+            chunks,
+            pause,
+        } => {
+            if stream
+                .write_all(head(status, &headers, None).as_bytes())
+                .is_err()
+            {
+                return;
+            }
+            for chunk in chunks {
+                std::thread::sleep(pause);
+                if stream
+                    .write_all(&chunk)
+                    .and_then(|()| stream.flush())
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        }
         Reply::Delay(wait, then) => {
             std::thread::sleep(wait);
             answer(stream, request, *then);
         }
     }
     let _ = stream.flush();
-    let _ = stream.shutdown(std::net::Shutdown::Both);
 }
 
-fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
+fn read_request(reader: &mut impl BufRead) -> Option<Request> {
     let mut line = String::new();
     reader.read_line(&mut line).ok()?;
     let mut parts = line.split_whitespace();
@@ -261,6 +438,7 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
         target,
         headers,
         body,
+        tls: false,
     })
 }
 
@@ -273,6 +451,10 @@ fn forward(upstream: SocketAddr, request: &Request) -> Option<Vec<u8>> {
             continue;
         }
         head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if request.tls {
+        // As a TLS-terminating proxy says: the registry then writes https:// URLs.
+        head.push_str("X-Forwarded-Proto: https\r\n");
     }
     head.push_str(&format!(
         "Content-Length: {}\r\nConnection: close\r\n\r\n",

@@ -146,6 +146,32 @@ pub async fn access_token(
         })
 }
 
+/// The body of a token endpoint's answer, at most 1 MiB (a longer one is cut:
+/// it is not a token answer anyway).
+async fn read_limited(response: reqwest::Response) -> Result<Vec<u8>, reqwest::Error> {
+    use futures_util::StreamExt as _;
+    const LIMIT: usize = 1 << 20;
+    let mut body = Vec::new();
+    let mut stream = response.bytes_stream();
+    while let Some(chunk) = stream.next().await {
+        body.extend_from_slice(&chunk?);
+        if body.len() > LIMIT {
+            body.truncate(LIMIT);
+            break;
+        }
+    }
+    Ok(body)
+}
+
+/// Is this an OAuth error code (`invalid_client`, `unauthorized`, ...)? Only such
+/// a code from the server's answer is shown: free text could echo the request,
+/// and the request carries a token.
+fn is_error_code(code: &str) -> bool {
+    (1..=64).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+}
+
+/// POSTs a form with a secret in it, to exactly `url`: redirects are not followed
+/// (`http` must be built with `redirect::Policy::none()`).
 async fn post_form<T: for<'de> Deserialize<'de>>(
     http: &reqwest::Client,
     registry: &str,
@@ -165,17 +191,41 @@ async fn post_form<T: for<'de> Deserialize<'de>>(
         .await
         .map_err(|e| err(e.without_url().to_string()))?;
     let status = response.status();
-    let body = response
-        .bytes()
+    let body = read_limited(response)
         .await
         .map_err(|e| err(e.without_url().to_string()))?;
+    if status.is_redirection() {
+        // The form carries a token: it is never re-sent to wherever a redirect points.
+        return Err(err(format!(
+            "HTTP {status}: gate does not follow a redirect with credentials"
+        )));
+    }
     if !status.is_success() {
         let code = serde_json::from_slice::<ErrorAnswer>(&body)
             .ok()
             .and_then(|e| e.error)
-            .map(|code| format!(" ({})", code.chars().take(80).collect::<String>()))
+            .filter(|code| is_error_code(code))
+            .map(|code| format!(" ({code})"))
             .unwrap_or_default();
         return Err(err(format!("HTTP {status}{code}")));
     }
     serde_json::from_slice(&body).map_err(|_| err("the answer is not the expected JSON".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_oauth_error_codes_are_shown() {
+        assert!(super::is_error_code("invalid_client"));
+        assert!(super::is_error_code("unauthorized"));
+        for not_a_code in [
+            "",
+            "eyJhbGciOi.JIUzI1",
+            "echo: aad-access-SECRET1",
+            "A_B",
+            &"a".repeat(65),
+        ] {
+            assert!(!super::is_error_code(not_a_code), "{not_a_code}");
+        }
+    }
 }

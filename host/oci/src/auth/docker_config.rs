@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use base64::Engine as _;
 use serde::Deserialize;
 use std::collections::BTreeMap;
+use std::ffi::OsStr;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -65,7 +66,7 @@ pub fn lookup(path: &Path, registry: &str) -> Result<Option<Credential>> {
     let config: DockerConfig =
         serde_json::from_str(&text).map_err(|e| auth_err(format!("not a docker config: {e}")))?;
     if let Some(helper) = find(&config.cred_helpers, registry) {
-        return run_helper(helper, registry).map(Some);
+        return run_helper(helper, registry);
     }
     if let Some(entry) = find(&config.auths, registry) {
         if let Some(token) = &entry.identitytoken {
@@ -99,7 +100,7 @@ pub fn lookup(path: &Path, registry: &str) -> Result<Option<Credential>> {
         }
     }
     match &config.creds_store {
-        Some(store) if !store.is_empty() => run_helper(store, registry).map(Some),
+        Some(store) if !store.is_empty() => run_helper(store, registry),
         _ => Ok(None),
     }
 }
@@ -119,13 +120,25 @@ fn normalize(key: &str) -> &str {
     key.split('/').next().unwrap_or(key)
 }
 
-fn run_helper(helper: &str, registry: &str) -> Result<Credential> {
+/// The message of docker-credential-helpers' `ErrCredentialsNotFound`: the helper
+/// knows nothing for this registry, which docker reads as "anonymous".
+const NOT_FOUND: &str = "credentials not found in native keychain";
+
+/// Runs `docker-credential-NAME get`. Nothing the helper prints ever reaches an
+/// error or a log: its output is the credential, and a broken helper may print
+/// it anywhere.
+fn run_helper(helper: &str, registry: &str) -> Result<Option<Credential>> {
     let program = format!("docker-credential-{helper}");
+    run_program(program.as_ref(), helper, registry)
+}
+
+/// Runs the helper `program` (named `docker-credential-HELPER` in messages).
+fn run_program(program: &OsStr, helper: &str, registry: &str) -> Result<Option<Credential>> {
     let err = |message: String| Error::Auth {
         registry: registry.to_owned(),
-        message: format!("{program}: {message}"),
+        message: format!("docker-credential-{helper}: {message}"),
     };
-    let mut child = Command::new(&program)
+    let mut child = Command::new(program)
         .arg("get")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -133,30 +146,34 @@ fn run_helper(helper: &str, registry: &str) -> Result<Credential> {
         .spawn()
         .map_err(|e| err(format!("cannot run it: {e}")))?;
     if let Some(mut stdin) = child.stdin.take() {
-        stdin
-            .write_all(registry.as_bytes())
-            .map_err(|e| err(format!("cannot write to it: {e}")))?;
+        // A helper may answer without reading its input (and exit first): its
+        // answer, not the pipe, decides.
+        match stdin.write_all(registry.as_bytes()) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                return Err(err(format!("cannot write to it: {e}")));
+            }
+            _ => {}
+        }
     }
     let output = child.wait_with_output().map_err(|e| err(e.to_string()))?;
     if !output.status.success() {
-        // Helpers print "credentials not found in native keychain" and the like; no secret.
-        let stderr = String::from_utf8_lossy(&output.stdout).trim().to_owned()
-            + String::from_utf8_lossy(&output.stderr).trim();
+        if String::from_utf8_lossy(&output.stdout).trim() == NOT_FOUND {
+            return Ok(None);
+        }
         return Err(err(format!(
-            "{}: {}",
-            output.status,
-            stderr.chars().take(200).collect::<String>()
+            "`get` failed ({}); its output is not shown, as it may hold a secret",
+            output.status
         )));
     }
     let answer: HelperAnswer = serde_json::from_slice(&output.stdout)
-        .map_err(|_| err("its answer is not the helper protocol's JSON".into()))?;
+        .map_err(|_| err("its answer is not the helper protocol's JSON (not shown)".into()))?;
     if answer.username == "<token>" {
-        return Ok(Credential::RefreshToken(Secret::new(answer.secret)));
+        return Ok(Some(Credential::RefreshToken(Secret::new(answer.secret))));
     }
-    Ok(Credential::Basic {
+    Ok(Some(Credential::Basic {
         username: answer.username,
         password: Secret::new(answer.secret),
-    })
+    }))
 }
 
 #[cfg(test)]
@@ -195,6 +212,51 @@ mod tests {
             err.contains("docker-credential-gate-no-such-helper"),
             "{err}"
         );
+    }
+
+    /// A helper script in a temporary directory; returns its path.
+    fn helper(dir: &Path, script: &str) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt as _;
+        let path = dir.join("docker-credential-gatetest");
+        std::fs::write(&path, format!("#!/bin/sh\n{script}\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    }
+
+    /// Runs a helper script just written. Another test thread that forks while the
+    /// script is open for writing keeps it busy for a moment (ETXTBSY): wait that out.
+    fn run_written(program: &Path) -> Result<Option<Credential>> {
+        for _ in 0..100 {
+            match run_program(program.as_os_str(), "gatetest", "r.example") {
+                Err(e) if e.to_string().contains("os error 26") => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                other => return other,
+            }
+        }
+        run_program(program.as_os_str(), "gatetest", "r.example")
+    }
+
+    #[test]
+    fn what_a_failing_helper_prints_never_reaches_the_error() {
+        let dir = tempfile::tempdir().unwrap();
+        for script in [
+            "echo '{\"Username\":\"alice\",\"Secret\":\"HELPER-SECRET-1\"}'; echo HELPER-SECRET-2 >&2; exit 1",
+            "echo 'not json HELPER-SECRET-3'",
+        ] {
+            let program = helper(dir.path(), script);
+            let err = run_written(&program).unwrap_err().to_string();
+            assert!(err.contains("docker-credential-gatetest"), "{err}");
+            assert!(
+                !err.contains("HELPER-SECRET"),
+                "a helper's output leaked: {err}"
+            );
+        }
+        let program = helper(
+            dir.path(),
+            "echo 'credentials not found in native keychain'; exit 1",
+        );
+        assert_eq!(run_written(&program).unwrap(), None);
     }
 
     #[test]

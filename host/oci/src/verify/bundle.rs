@@ -2,9 +2,12 @@
 //! referrers, verified with cosign public keys.
 //!
 //! Two contents are understood:
-//! - `dsseEnvelope` with an in-toto statement (what cosign v3 writes): the
-//!   signature is over the DSSE pre-authentication encoding, and the statement's
-//!   `subject[].digest.sha256` must be the manifest digest;
+//! - `dsseEnvelope` with an in-toto statement (what cosign v3 writes for
+//!   `cosign sign`): the signature is over the DSSE pre-authentication encoding,
+//!   the statement's `_type` must be [`IN_TOTO_STATEMENT_V1`] and its
+//!   `predicateType` [`COSIGN_SIGN_PREDICATE`], and its `subject[].digest.sha256`
+//!   must be the manifest digest. A statement with another predicate (an SBOM, a
+//!   SLSA provenance) is an attestation, not a signature, even by a trusted key;
 //! - `messageSignature`: the signature is over the manifest bytes, and
 //!   `messageDigest` must be the manifest digest.
 //!
@@ -23,6 +26,10 @@ use serde::Deserialize;
 pub const BUNDLE_MEDIA_TYPE_PREFIX: &str = "application/vnd.dev.sigstore.bundle";
 /// The in-toto DSSE payload type.
 pub const IN_TOTO_PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
+/// The statement `_type` cosign writes.
+pub const IN_TOTO_STATEMENT_V1: &str = "https://in-toto.io/Statement/v1";
+/// The `predicateType` of a cosign signature (`cosign sign`, v3 bundles).
+pub const COSIGN_SIGN_PREDICATE: &str = "https://sigstore.dev/cosign/sign/v1";
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -63,6 +70,10 @@ struct MessageDigest {
 
 #[derive(Deserialize)]
 struct Statement {
+    #[serde(rename = "_type")]
+    kind: String,
+    #[serde(rename = "predicateType")]
+    predicate_type: String,
     subject: Vec<Subject>,
 }
 
@@ -145,6 +156,18 @@ pub fn check(bytes: &[u8], keys: &[CosignKey], digest: &str) -> SignatureCheck {
                 "the DSSE payload is not an in-toto statement".into(),
             ));
         };
+        if statement.kind != IN_TOTO_STATEMENT_V1 {
+            return reject(Rejection::Invalid(format!(
+                "the statement's _type is {:?}, not {IN_TOTO_STATEMENT_V1:?}",
+                statement.kind
+            )));
+        }
+        if statement.predicate_type != COSIGN_SIGN_PREDICATE {
+            return reject(Rejection::Invalid(format!(
+                "an attestation (predicateType {:?}), not a signature ({COSIGN_SIGN_PREDICATE:?})",
+                statement.predicate_type
+            )));
+        }
         if !statement
             .subject
             .iter()
@@ -205,11 +228,90 @@ pub fn check(bytes: &[u8], keys: &[CosignKey], digest: &str) -> SignatureCheck {
 
 #[cfg(test)]
 mod tests {
+    use super::super::trust::{StoreKind, StoreRef};
+    use super::*;
+    use p256::ecdsa::SigningKey;
+    use p256::ecdsa::signature::Signer as _;
+
+    const D: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
     #[test]
     fn pae_follows_the_dsse_spec() {
         assert_eq!(
-            super::pae("http://example.com/HelloWorld", b"hello world"),
+            pae("http://example.com/HelloWorld", b"hello world"),
             b"DSSEv1 29 http://example.com/HelloWorld 11 hello world"
         );
+    }
+
+    fn key() -> SigningKey {
+        SigningKey::from_slice(&[7; 32]).unwrap()
+    }
+
+    fn trusted() -> Vec<CosignKey> {
+        vec![CosignKey {
+            store: StoreRef {
+                kind: StoreKind::Cosign,
+                name: "release".into(),
+            },
+            path: "k.pub".into(),
+            key: *key().verifying_key(),
+        }]
+    }
+
+    /// A bundle whose DSSE envelope is signed by the trusted key.
+    fn bundle(kind: &str, predicate_type: &str) -> Vec<u8> {
+        let statement = serde_json::json!({
+            "_type": kind,
+            "subject": [{"name": "r.io/p", "digest": {"sha256": crate::digest::hex_part(D)}}],
+            "predicateType": predicate_type,
+            "predicate": {},
+        })
+        .to_string();
+        let signature: Signature = key().sign(&pae(IN_TOTO_PAYLOAD_TYPE, statement.as_bytes()));
+        let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+        serde_json::to_vec(&serde_json::json!({
+            "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+            "verificationMaterial": {"publicKey": {"hint": "k"}},
+            "dsseEnvelope": {"payload": b64(statement.as_bytes()), "payloadType": IN_TOTO_PAYLOAD_TYPE,
+                             "signatures": [{"sig": b64(&signature.to_der().to_bytes())}]},
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_cosign_signature_statement_by_a_trusted_key_is_trusted() {
+        let check = check(
+            &bundle(IN_TOTO_STATEMENT_V1, COSIGN_SIGN_PREDICATE),
+            &trusted(),
+            D,
+        );
+        assert!(check.outcome.is_ok(), "{check:?}");
+    }
+
+    #[test]
+    fn an_attestation_by_the_trusted_key_is_not_a_signature() {
+        for predicate in [
+            "https://spdx.dev/Document",
+            "https://cyclonedx.org/bom",
+            "https://slsa.dev/provenance/v1",
+            "",
+        ] {
+            let check = check(&bundle(IN_TOTO_STATEMENT_V1, predicate), &trusted(), D);
+            assert!(
+                matches!(&check.outcome, Err(Rejection::Invalid(m)) if m.contains("not a signature")),
+                "{predicate}: {check:?}"
+            );
+        }
+        for kind in [
+            "https://in-toto.io/Statement/v0.1",
+            "",
+            "https://evil.example/Statement/v1",
+        ] {
+            let check = check(&bundle(kind, COSIGN_SIGN_PREDICATE), &trusted(), D);
+            assert!(
+                matches!(&check.outcome, Err(Rejection::Invalid(m)) if m.contains("_type")),
+                "{kind}: {check:?}"
+            );
+        }
     }
 }

@@ -1,13 +1,21 @@
 //! Signature verification against a trust policy. Pure: the signatures are
-//! fetched elsewhere ([`crate::pull`]) and handed in as [`Evidence`].
+//! fetched elsewhere ([`crate::client`]) and handed in as [`Evidence`].
 //!
 //! Fail closed: an artifact is accepted only if its scope's trust policy is
-//! satisfied; any doubt is a refusal naming the reference and the reasons.
+//! satisfied; any doubt is a refusal naming the reference and the reasons. At
+//! every level but `skip`, that takes a signature that verifies, over this
+//! digest, by a trusted key or a certificate chaining to a trusted root: the
+//! levels only decide which checks of such a signature (expiry, identity) are
+//! enforced and which are logged (see [`trust::Level`]).
 
 pub mod bundle;
 pub mod cosign;
 pub mod notation;
 pub mod stores;
+#[cfg(test)]
+mod test_pki;
+#[cfg(test)]
+mod tests;
 pub mod trust;
 
 use crate::error::{Error, Result};
@@ -82,6 +90,8 @@ pub struct Evidence {
     pub notation: Vec<Vec<u8>>,
     /// Signatures of kinds gate does not verify (described).
     pub unsupported: Vec<String>,
+    /// Signatures that could not be read (malformed, missing, too large): what, and why.
+    pub unusable: Vec<(String, String)>,
 }
 
 impl Evidence {
@@ -91,6 +101,12 @@ impl Evidence {
             && self.bundles.is_empty()
             && self.notation.is_empty()
             && self.unsupported.is_empty()
+            && self.unusable.is_empty()
+    }
+
+    /// Records a signature that could not be read.
+    pub fn add_unusable(&mut self, what: impl Into<String>, why: impl ToString) {
+        self.unusable.push((what.into(), why.to_string()));
     }
 }
 
@@ -154,6 +170,12 @@ pub fn decide(
             now,
         ));
     }
+    for (what, why) in &evidence.unusable {
+        checks.push(SignatureCheck::rejected(
+            what.clone(),
+            Rejection::Invalid(format!("cannot be read: {why}")),
+        ));
+    }
     for what in &evidence.unsupported {
         checks.push(SignatureCheck::rejected(
             what.clone(),
@@ -199,21 +221,6 @@ fn judge(scope: &Scope, reference: &ArtifactRef, checks: &[SignatureCheck]) -> R
             .collect(),
     };
     if missing.is_empty() {
-        return Ok(acceptance);
-    }
-    // Audit: integrity is enforced; authenticity and expiry are only logged.
-    let integrity_failed = checks.iter().any(|c| {
-        matches!(
-            c.outcome,
-            Err(Rejection::WrongDigest(_) | Rejection::Invalid(_))
-        )
-    });
-    if scope.level == Level::Audit && !integrity_failed {
-        acceptance.notices.push(format!(
-            "verification: {reference}: no trusted signature, allowed because scope {:?} is at level audit: {}",
-            scope.name,
-            reasons()
-        ));
         return Ok(acceptance);
     }
     let reason = match scope.require {

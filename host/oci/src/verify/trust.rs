@@ -62,15 +62,22 @@ pub struct SignatureVerification {
     pub level: Level,
 }
 
-/// Verification levels, as Notation defines them.
+/// Verification levels. Every level but `skip` needs a signature that verifies,
+/// over this digest, by a trusted key or a certificate chaining to a trusted root
+/// of the scope's trust stores (and every trust store's, with `require: all`).
+/// Notation's `audit` only logs authenticity failures; gate does not: an unsigned
+/// module, or one signed by an unknown key or in an unknown format, is refused at
+/// every level but `skip`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     /// Every check enforced.
     Strict,
-    /// Expiry is logged, not enforced; integrity and authenticity are enforced.
+    /// As strict, but an expired signature (`io.cncf.notary.expiry`) or signing
+    /// certificate (valid when it signed) is logged, not refused.
     Permissive,
-    /// Only integrity is enforced; the rest is logged.
+    /// As permissive, and a signer outside `trustedIdentities` is logged, not
+    /// refused.
     Audit,
     /// No verification at all; a warning on every run.
     Skip,
@@ -168,7 +175,8 @@ impl Identity {
     }
 }
 
-/// Parses `K=V, K=V` (commas inside values escaped as `\,`).
+/// Parses `K=V, K=V` (commas inside values escaped as `\,`). An attribute named
+/// twice is refused, as Notation refuses it.
 pub fn parse_dn(text: &str) -> Option<BTreeSet<(String, String)>> {
     let mut parts = Vec::new();
     let mut current = String::new();
@@ -182,10 +190,11 @@ pub fn parse_dn(text: &str) -> Option<BTreeSet<(String, String)>> {
     }
     parts.push(current);
     let mut set = BTreeSet::new();
+    let mut names = BTreeSet::new();
     for part in parts {
         let (k, v) = part.split_once('=')?;
         let (k, v) = (k.trim(), v.trim());
-        if k.is_empty() || v.is_empty() {
+        if k.is_empty() || v.is_empty() || !names.insert(k.to_owned()) {
             return None;
         }
         set.insert((k.to_owned(), v.to_owned()));
@@ -425,6 +434,19 @@ mod tests {
         );
         let bad_store = TWO.replace("cosign:k", "tsa:k");
         assert!(policy(&bad_store).is_err());
+    }
+
+    #[test]
+    fn an_identity_naming_an_attribute_twice_is_refused() {
+        assert!(parse_dn("CN=a, O=b").is_some());
+        assert!(parse_dn("CN=a, CN=b").is_none());
+        let twice = TWO.replace("CN=signer, O=Acme", "CN=signer, CN=other, O=Acme");
+        assert!(
+            policy(&twice)
+                .unwrap_err()
+                .to_string()
+                .contains("trusted identity")
+        );
     }
 
     #[test]

@@ -1,44 +1,45 @@
 //! Notation signatures: JWS envelopes (`application/jose+json`) attached as
 //! referrers with artifact type `application/vnd.cncf.notary.signature`.
 //!
-//! Checked, in Notation's order:
-//! 1. integrity: the JWS signature verifies with the leaf certificate of `x5c`,
+//! Checked, in Notation's order (see the crate README for what each trust level
+//! enforces):
+//! 1. the protected header ([`header`]): `cty`, `crit`, the signing scheme and its
+//!    signing time; `io.cncf.notary.expiry` only when listed in `crit`;
+//! 2. integrity: the JWS signature verifies with the leaf certificate of `x5c`,
 //!    and `targetArtifact.digest` is the manifest digest;
-//! 2. authenticity: the chain (`x5c`) leads to a root of a trust store of the
+//! 3. the leaf is a signing certificate as Notation requires ([`certificate`]):
+//!    key usage digitalSignature (critical, nothing else), not a CA, code signing
+//!    if it restricts extended usage; its subject has no attribute twice;
+//! 4. authenticity: the chain (`x5c`) leads to a root of a trust store of the
 //!    scope whose type matches the signing scheme (`notary.x509` → `ca`,
-//!    `notary.x509.signingAuthority` → `signingAuthority`), with code-signing
-//!    usage if the leaf restricts usage;
-//! 3. expiry: the certificates are valid now, and `io.cncf.notary.expiry` (if
+//!    `notary.x509.signingAuthority` → `signingAuthority`);
+//! 5. expiry: the certificates are valid now, and `io.cncf.notary.expiry` (if
 //!    set) has not passed;
-//! 4. identity: the leaf's subject carries every attribute of a trusted identity.
+//! 6. identity: the leaf's subject carries every attribute of a trusted identity.
 //!
 //! Not checked: revocation (OCSP/CRL) and RFC 3161 timestamps.
+
+mod certificate;
+pub mod header;
+#[cfg(test)]
+mod tests;
 
 use super::stores::CertStore;
 use super::trust::{Identity, Level, StoreKind};
 use super::{Rejection, SignatureCheck};
 use base64::Engine as _;
+use certificate::{ChainError, check_leaf, subject_of, verify_chain};
 use chrono::{DateTime, Utc};
-use rustls_pki_types::{CertificateDer, SignatureVerificationAlgorithm, UnixTime};
+use rustls_pki_types::{CertificateDer, SignatureVerificationAlgorithm};
 use serde::Deserialize;
-use std::collections::BTreeSet;
-use webpki::{EndEntityCert, KeyUsage};
+use webpki::EndEntityCert;
+
+pub use header::PAYLOAD_CONTENT_TYPE;
 
 /// Artifact type of Notation signatures.
 pub const NOTATION_ARTIFACT_TYPE: &str = "application/vnd.cncf.notary.signature";
 /// Media type of a JWS envelope.
 pub const JWS_MEDIA_TYPE: &str = "application/jose+json";
-/// Media type of Notation's signed payload.
-pub const PAYLOAD_CONTENT_TYPE: &str = "application/vnd.cncf.notary.payload.v1+json";
-
-/// The code-signing extended key usage, 1.3.6.1.5.5.7.3.3.
-const CODE_SIGNING: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x03];
-
-const KNOWN_CRITICAL: [&str; 3] = [
-    "io.cncf.notary.signingScheme",
-    "io.cncf.notary.expiry",
-    "io.cncf.notary.authenticSigningTime",
-];
 
 #[derive(Deserialize)]
 struct Envelope {
@@ -51,23 +52,6 @@ struct Envelope {
 #[derive(Deserialize)]
 struct Unprotected {
     x5c: Vec<String>,
-}
-
-#[derive(Deserialize)]
-struct Protected {
-    alg: String,
-    #[serde(default)]
-    cty: String,
-    #[serde(default)]
-    crit: Vec<String>,
-    #[serde(rename = "io.cncf.notary.signingScheme")]
-    scheme: String,
-    #[serde(rename = "io.cncf.notary.signingTime", default)]
-    signing_time: Option<DateTime<Utc>>,
-    #[serde(rename = "io.cncf.notary.authenticSigningTime", default)]
-    authentic_signing_time: Option<DateTime<Utc>>,
-    #[serde(rename = "io.cncf.notary.expiry", default)]
-    expiry: Option<DateTime<Utc>>,
 }
 
 #[derive(Deserialize)]
@@ -132,7 +116,10 @@ fn der_len(out: &mut Vec<u8>, len: usize) {
     }
 }
 
-/// Checks one envelope.
+/// Checks one envelope at `level` (strict, permissive or audit; skip never gets
+/// here). Only a signature that verifies and chains to a trusted root can be
+/// trusted at any level; the levels decide which of its later checks (expiry,
+/// identity) are enforced and which are logged as notes.
 pub fn check(
     envelope: &[u8],
     stores: &[CertStore],
@@ -148,41 +135,14 @@ pub fn check(
             "not a JWS JSON envelope with an x5c header".into(),
         ));
     };
-    let Some(protected) =
-        b64url(&envelope.protected).and_then(|b| serde_json::from_slice::<Protected>(&b).ok())
-    else {
+    let Some(protected_bytes) = b64url(&envelope.protected) else {
         return reject(Rejection::Invalid(
-            "the protected header is not Notation's".into(),
+            "the protected header is not base64url".into(),
         ));
     };
-    if protected.cty != PAYLOAD_CONTENT_TYPE {
-        return reject(Rejection::Invalid(format!(
-            "content type {:?} is not {PAYLOAD_CONTENT_TYPE}",
-            protected.cty
-        )));
-    }
-    if !protected
-        .crit
-        .iter()
-        .any(|c| c == "io.cncf.notary.signingScheme")
-    {
-        return reject(Rejection::Invalid(
-            "crit does not name io.cncf.notary.signingScheme".into(),
-        ));
-    }
-    if let Some(unknown) = protected
-        .crit
-        .iter()
-        .find(|c| !KNOWN_CRITICAL.contains(&c.as_str()))
-    {
-        return reject(Rejection::Unsupported(format!(
-            "critical header {unknown:?} is not understood"
-        )));
-    }
-    let kind = match protected.scheme.as_str() {
-        "notary.x509" => StoreKind::Ca,
-        "notary.x509.signingAuthority" => StoreKind::SigningAuthority,
-        other => return reject(Rejection::Unsupported(format!("signing scheme {other:?}"))),
+    let protected = match header::parse(&protected_bytes) {
+        Ok(protected) => protected,
+        Err(why) => return reject(why),
     };
     let Some((alg, raw_ecdsa)) = algorithm(&protected.alg) else {
         return reject(Rejection::Unsupported(format!(
@@ -210,7 +170,7 @@ pub fn check(
         ));
     };
 
-    // 1. Integrity.
+    // Integrity.
     let signing_input = format!("{}.{}", envelope.protected, envelope.payload);
     let Some(mut signature) = b64url(&envelope.signature) else {
         return reject(Rejection::Invalid("the signature is not base64url".into()));
@@ -243,7 +203,19 @@ pub fn check(
         )));
     }
 
-    // 2 and 3. Authenticity and expiry.
+    // The signing certificate.
+    if let Err(why) = check_leaf(&certs[0]) {
+        return reject(Rejection::Untrusted(format!(
+            "not a Notation signing certificate: {why}"
+        )));
+    }
+    let subject = match subject_of(&certs[0]) {
+        Ok(subject) => subject,
+        Err(why) => return reject(Rejection::Invalid(why)),
+    };
+
+    // Authenticity and certificate expiry.
+    let kind = protected.store_kind;
     let candidates: Vec<&CertStore> = stores.iter().filter(|s| s.store.kind == kind).collect();
     if candidates.is_empty() {
         return reject(Rejection::Untrusted(format!(
@@ -256,7 +228,6 @@ pub fn check(
             }
         )));
     }
-    let signed_at = protected.authentic_signing_time.or(protected.signing_time);
     let mut notes = Vec::new();
     let mut trusted_by = None;
     let mut last_error = String::new();
@@ -267,7 +238,10 @@ pub fn check(
                 break;
             }
             Err(ChainError::Expired(why)) => {
-                let at_signing = signed_at
+                // Expired now: the chain must still have been valid, and trusted,
+                // when it signed; only then may a lenient level log it.
+                let at_signing = protected
+                    .signed_at
                     .is_some_and(|t| verify_chain(&leaf, &certs[1..], &store.certs, t).is_ok());
                 if level != Level::Strict && at_signing {
                     notes.push(format!(
@@ -286,6 +260,8 @@ pub fn check(
             "the certificate chain leads to no trusted root ({last_error})"
         )));
     };
+
+    // Signature expiry.
     if let Some(expiry) = protected.expiry.filter(|expiry| *expiry < now) {
         if level == Level::Strict {
             return reject(Rejection::Expired(format!(
@@ -297,115 +273,33 @@ pub fn check(
         ));
     }
 
-    // 4. Identity.
-    let subject = match subject_of(&certs[0]) {
-        Some(subject) => subject,
-        None => {
-            return reject(Rejection::Invalid(
-                "the leaf certificate's subject cannot be read".into(),
-            ));
-        }
-    };
+    // Identity.
+    let shown = subject
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let identity_ok = identities.iter().any(|identity| match identity {
         Identity::Any => true,
         Identity::Subject(wanted) => wanted.is_subset(&subject),
     });
     if !identity_ok {
-        let shown: Vec<String> = subject.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        return reject(Rejection::Untrusted(format!(
-            "signer {} is not a trusted identity",
-            shown.join(", ")
-        )));
+        if level != Level::Audit {
+            return reject(Rejection::Untrusted(format!(
+                "signer {shown} is not a trusted identity"
+            )));
+        }
+        notes.push(format!(
+            "signer {shown} is not a trusted identity (level audit: logged, not enforced)"
+        ));
     }
-    let mut check = SignatureCheck::trusted(
-        what,
-        store,
-        format!(
-            "certificate {}",
-            subject
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    );
+    let mut check = SignatureCheck::trusted(what, store, format!("certificate {shown}"));
     check.notes = notes;
     check
 }
 
-/// Signature algorithms accepted in certificate chains.
-const CHAIN_ALGS: &[&dyn SignatureVerificationAlgorithm] = &[
-    webpki::ring::ECDSA_P256_SHA256,
-    webpki::ring::ECDSA_P256_SHA384,
-    webpki::ring::ECDSA_P384_SHA256,
-    webpki::ring::ECDSA_P384_SHA384,
-    webpki::ring::ED25519,
-    webpki::ring::RSA_PKCS1_2048_8192_SHA256,
-    webpki::ring::RSA_PKCS1_2048_8192_SHA384,
-    webpki::ring::RSA_PKCS1_2048_8192_SHA512,
-    webpki::ring::RSA_PSS_2048_8192_SHA256_LEGACY_KEY,
-    webpki::ring::RSA_PSS_2048_8192_SHA384_LEGACY_KEY,
-    webpki::ring::RSA_PSS_2048_8192_SHA512_LEGACY_KEY,
-];
-
-enum ChainError {
-    Expired(String),
-    Untrusted(String),
-}
-
-fn verify_chain(
-    leaf: &EndEntityCert<'_>,
-    intermediates: &[CertificateDer<'static>],
-    roots: &[CertificateDer<'static>],
-    at: DateTime<Utc>,
-) -> Result<(), ChainError> {
-    let anchors: Vec<_> = roots
-        .iter()
-        .filter_map(|c| webpki::anchor_from_trusted_cert(c).ok())
-        .collect();
-    let seconds = u64::try_from(at.timestamp()).unwrap_or(0);
-    let time = UnixTime::since_unix_epoch(std::time::Duration::from_secs(seconds));
-    match leaf.verify_for_usage(
-        CHAIN_ALGS,
-        &anchors,
-        intermediates,
-        time,
-        KeyUsage::required_if_present(CODE_SIGNING),
-        None,
-        None,
-    ) {
-        Ok(_) => Ok(()),
-        Err(webpki::Error::CertExpired { not_after, .. }) => Err(ChainError::Expired(format!(
-            "expired at {}",
-            DateTime::<Utc>::from_timestamp(not_after.as_secs() as i64, 0)
-                .map_or_else(|| "?".into(), |t| t.to_rfc3339())
-        ))),
-        Err(webpki::Error::CertNotValidYet { .. }) => {
-            Err(ChainError::Expired("is not valid yet".into()))
-        }
-        Err(e) => Err(ChainError::Untrusted(format!("{e:?}"))),
-    }
-}
-
-/// The leaf's subject as `(short name, value)` pairs (`CN`, `O`, `C`, ...).
-fn subject_of(der: &[u8]) -> Option<BTreeSet<(String, String)>> {
-    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
-    let registry = x509_parser::objects::oid_registry();
-    let mut set = BTreeSet::new();
-    for rdn in cert.subject().iter() {
-        for attr in rdn.iter() {
-            let name = x509_parser::objects::oid2abbrev(attr.attr_type(), registry)
-                .map(str::to_owned)
-                .unwrap_or_else(|_| attr.attr_type().to_id_string());
-            let value = attr.as_str().ok()?.to_owned();
-            set.insert((name, value));
-        }
-    }
-    Some(set)
-}
-
 #[cfg(test)]
-mod tests {
+mod der_tests {
     use super::*;
 
     #[test]

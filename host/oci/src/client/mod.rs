@@ -1,18 +1,21 @@
 //! The policy client: pull (verified, through the local store), push, sign.
+//!
+//! - `evidence`: the signatures of a manifest;
+//! - `sign`: signing and attaching signatures.
+
+mod evidence;
+mod sign;
 
 use crate::digest;
 use crate::error::{Error, Result};
 use crate::manifest::{
-    Descriptor, Index, Manifest, OCI_INDEX, OCI_MANIFEST, PolicyArtifact, annotations::REF_NAME,
-    policy_layer,
+    Descriptor, Manifest, OCI_MANIFEST, PolicyArtifact, annotations::REF_NAME, policy_layer,
 };
 use crate::reference::ArtifactRef;
 use crate::registry::Registry;
 use crate::store::Store;
-use crate::verify::{self, Acceptance, Evidence, bundle, cosign, notation, trust::TrustPolicy};
+use crate::verify::{self, Acceptance, trust::TrustPolicy};
 use chrono::Utc;
-use p256::ecdsa::SigningKey;
-use std::collections::BTreeMap;
 
 /// A pulled, checked (and, with a trust policy, verified) policy.
 #[derive(Debug, Clone)]
@@ -57,15 +60,39 @@ impl Client {
         &self.store
     }
 
-    fn registry(&self, reference: &ArtifactRef) -> Result<&Registry> {
+    pub(super) fn registry(&self, reference: &ArtifactRef) -> Result<&Registry> {
         self.registry.as_ref().ok_or_else(|| Error::NotInStore {
             reference: reference.to_string(),
             store: self.store.root().to_owned(),
         })
     }
 
+    /// Runs `work` (one pull) within the registry's deadline. Offline, there is none:
+    /// the store is local.
+    pub(super) async fn within_deadline<T>(
+        &self,
+        reference: &ArtifactRef,
+        work: impl Future<Output = Result<T>>,
+    ) -> Result<T> {
+        let Some(registry) = &self.registry else {
+            return work.await;
+        };
+        let deadline = registry.options().deadline;
+        tokio::time::timeout(deadline, work)
+            .await
+            .map_err(|_| Error::Deadline {
+                reference: reference.to_string(),
+                seconds: deadline.as_secs(),
+            })?
+    }
+
     /// The manifest digest a tag points at (registry; offline, the store's copy).
     pub async fn resolve(&self, reference: &ArtifactRef) -> Result<String> {
+        self.within_deadline(reference, self.resolve_tag(reference))
+            .await
+    }
+
+    async fn resolve_tag(&self, reference: &ArtifactRef) -> Result<String> {
         if let Some(digest) = &reference.digest {
             return Ok(digest.clone());
         }
@@ -78,7 +105,7 @@ impl Client {
         }
     }
 
-    async fn manifest_by_tag(
+    pub(super) async fn manifest_by_tag(
         &self,
         reference: &ArtifactRef,
         online: bool,
@@ -106,7 +133,7 @@ impl Client {
             .map(|bytes| (bytes, descriptor.digest)))
     }
 
-    async fn manifest_by_digest(
+    pub(super) async fn manifest_by_digest(
         &self,
         reference: &ArtifactRef,
         digest: &str,
@@ -128,7 +155,7 @@ impl Client {
         Ok(Some(fetched.bytes))
     }
 
-    async fn blob(
+    pub(super) async fn blob(
         &self,
         reference: &ArtifactRef,
         descriptor: &Descriptor,
@@ -147,112 +174,22 @@ impl Client {
         Ok(Some(bytes))
     }
 
-    async fn referrers(
-        &self,
-        reference: &ArtifactRef,
-        digest: &str,
-        online: bool,
-    ) -> Result<Index> {
-        let name = reference.at_tag(&digest::referrers_tag(digest)).to_string();
-        if let (Some(registry), true) = (&self.registry, online) {
-            let index = registry.fetch_referrers(reference, digest).await?;
-            let bytes = serde_json::to_vec(&index).unwrap_or_default();
-            let descriptor = Descriptor::of(OCI_INDEX, &bytes);
-            self.store.write_blob(&descriptor.digest, &bytes)?;
-            self.store.set_ref(&name, &descriptor)?;
-            return Ok(index);
-        }
-        let Some(descriptor) = self.store.get_ref(&name)? else {
-            return Ok(Index::new());
-        };
-        Ok(self
-            .store
-            .read_blob(&descriptor.digest)?
-            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-            .unwrap_or_default())
-    }
-
-    /// Every signature of `digest` in `reference`'s repository: the cosign `.sig`
-    /// tag and the referrers (API or tag schema). What is found is kept in the store.
-    pub async fn evidence(
-        &self,
-        reference: &ArtifactRef,
-        digest: &str,
-        online: bool,
-    ) -> Result<Evidence> {
-        let mut evidence = Evidence::default();
-        let sig_ref = reference.at_tag(&digest::cosign_signature_tag(digest));
-        if let Some((bytes, _)) = self.manifest_by_tag(&sig_ref, online).await? {
-            let manifest = Manifest::parse(&sig_ref.to_string(), &bytes)?;
-            // Kept so that saved layouts are complete; its content is not used.
-            self.blob(reference, &manifest.config, online).await?;
-            for layer in manifest
-                .layers
-                .iter()
-                .filter(|l| l.media_type == cosign::SIMPLE_SIGNING_MEDIA_TYPE)
-            {
-                let Some(signature) = layer.annotations.get(cosign::SIGNATURE_ANNOTATION) else {
-                    continue;
-                };
-                if let Some(payload) = self.blob(reference, layer, online).await? {
-                    evidence.cosign.push(cosign::CosignLayer {
-                        payload,
-                        signature: signature.clone(),
-                    });
-                }
-            }
-        }
-        let index = self.referrers(reference, digest, online).await?;
-        for entry in &index.manifests {
-            let Some(bytes) = self
-                .manifest_by_digest(reference, &entry.digest, online)
-                .await?
-            else {
-                continue;
-            };
-            let at = reference.at_digest(&entry.digest).to_string();
-            let Ok(manifest) = Manifest::parse(&at, &bytes) else {
-                continue;
-            };
-            self.blob(reference, &manifest.config, online).await?;
-            let artifact_type = manifest
-                .artifact_type
-                .clone()
-                .or_else(|| entry.artifact_type.clone())
-                .unwrap_or_else(|| manifest.config.media_type.clone());
-            for layer in &manifest.layers {
-                let is_notation = artifact_type == notation::NOTATION_ARTIFACT_TYPE;
-                let is_bundle = layer
-                    .media_type
-                    .starts_with(bundle::BUNDLE_MEDIA_TYPE_PREFIX);
-                if is_notation && layer.media_type != notation::JWS_MEDIA_TYPE {
-                    evidence.unsupported.push(format!(
-                        "Notation signature in {} ({})",
-                        at, layer.media_type
-                    ));
-                    continue;
-                }
-                if !(is_notation || is_bundle) {
-                    continue;
-                }
-                let Some(blob) = self.blob(reference, layer, online).await? else {
-                    continue;
-                };
-                if is_notation {
-                    evidence.notation.push(blob);
-                } else {
-                    evidence.bundles.push(blob);
-                }
-            }
-        }
-        Ok(evidence)
-    }
-
     /// Pulls a policy: resolve the tag (if any), fetch and check the manifest,
     /// verify its signatures under `trust` (refusing before the component is even
     /// fetched), then fetch and check the config and the component.
     /// With `online`, pinned content still comes from the store when it has it.
+    /// The whole pull has the registry's deadline.
     pub async fn pull_policy(
+        &self,
+        reference: &ArtifactRef,
+        trust: Option<&TrustPolicy>,
+        online: bool,
+    ) -> Result<Pulled> {
+        self.within_deadline(reference, self.pull(reference, trust, online))
+            .await
+    }
+
+    async fn pull(
         &self,
         reference: &ArtifactRef,
         trust: Option<&TrustPolicy>,
@@ -261,7 +198,7 @@ impl Client {
         let online = online && self.registry.is_some();
         let digest = match &reference.digest {
             Some(digest) => digest.clone(),
-            None if online => self.resolve(reference).await?,
+            None if online => self.resolve_tag(reference).await?,
             None => self
                 .manifest_by_tag(reference, false)
                 .await?
@@ -309,13 +246,13 @@ impl Client {
                 None
             }
             (Some(trust), Some(_)) => {
-                let evidence = match self.evidence(&pinned, &digest, online).await {
+                let evidence = match self.find_evidence(&pinned, &digest, online).await {
                     Ok(evidence) => evidence,
                     Err(Error::Registry { message, .. }) if online => {
                         notices.push(format!(
                             "{pinned}: registry unreachable ({message}); verified against the signatures in the local store"
                         ));
-                        self.evidence(&pinned, &digest, false).await?
+                        self.find_evidence(&pinned, &digest, false).await?
                     }
                     Err(e) => return Err(e),
                 };
@@ -380,87 +317,6 @@ impl Client {
             self.store.set_ref(&reference.to_string(), &descriptor)?;
         }
         Ok(pushed)
-    }
-
-    /// Signs `digest` in cosign's legacy format and pushes the signature to the
-    /// `sha256-<hex>.sig` tag (keeping signatures already there). Returns that tag.
-    pub async fn sign_cosign(
-        &self,
-        reference: &ArtifactRef,
-        digest: &str,
-        key: &SigningKey,
-    ) -> Result<ArtifactRef> {
-        let registry = self.registry(reference)?;
-        let payload = cosign::payload(&reference.repository_path(), digest);
-        let signature = cosign::sign(key, &payload);
-        let sig_ref = reference.at_tag(&digest::cosign_signature_tag(digest));
-        let previous = match registry.fetch_manifest(&sig_ref).await? {
-            Some(fetched) => Some(Manifest::parse(&sig_ref.to_string(), &fetched.bytes)?),
-            None => None,
-        };
-        let (manifest, config) =
-            cosign::signature_manifest(previous.as_ref(), &payload, &signature);
-        registry.push_blob(reference, &config).await?;
-        registry.push_blob(reference, &payload).await?;
-        registry
-            .push_manifest(&sig_ref, &manifest.to_bytes(), OCI_MANIFEST)
-            .await?;
-        Ok(sig_ref)
-    }
-
-    /// Attaches an artifact (a signature) to `subject` as a referrer: pushes its
-    /// manifest by digest and adds it to the referrers tag schema's index, for
-    /// registries without the referrers API. Returns the referrer's digest.
-    pub async fn attach_referrer(
-        &self,
-        reference: &ArtifactRef,
-        subject: &Descriptor,
-        artifact_type: &str,
-        layer_media_type: &str,
-        layer: &[u8],
-        annotations: BTreeMap<String, String>,
-    ) -> Result<String> {
-        let registry = self.registry(reference)?;
-        let empty = b"{}".to_vec();
-        let manifest = Manifest {
-            schema_version: 2,
-            media_type: Some(OCI_MANIFEST.to_owned()),
-            artifact_type: Some(artifact_type.to_owned()),
-            config: Descriptor::of(crate::manifest::OCI_EMPTY, &empty),
-            layers: vec![Descriptor::of(layer_media_type, layer)],
-            subject: Some(Descriptor {
-                annotations: BTreeMap::new(),
-                ..subject.clone()
-            }),
-            annotations: annotations.clone(),
-        };
-        registry.push_blob(reference, &empty).await?;
-        registry.push_blob(reference, layer).await?;
-        let bytes = manifest.to_bytes();
-        let digest = registry
-            .push_manifest(
-                &reference.at_digest(&digest::sha256(&bytes)),
-                &bytes,
-                OCI_MANIFEST,
-            )
-            .await?;
-        let tag_ref = reference.at_tag(&digest::referrers_tag(&subject.digest));
-        let mut index = match registry.fetch_manifest(&tag_ref).await? {
-            Some(fetched) => {
-                serde_json::from_slice(&fetched.bytes).unwrap_or_else(|_| Index::new())
-            }
-            None => Index::new(),
-        };
-        let mut entry = Descriptor::of(OCI_MANIFEST, &bytes);
-        entry.artifact_type = Some(artifact_type.to_owned());
-        entry.annotations = annotations;
-        index.manifests.retain(|d| d.digest != entry.digest);
-        index.manifests.push(entry);
-        let index_bytes = serde_json::to_vec(&index).unwrap_or_default();
-        registry
-            .push_manifest(&tag_ref, &index_bytes, OCI_INDEX)
-            .await?;
-        Ok(digest)
     }
 }
 
