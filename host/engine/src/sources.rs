@@ -2,7 +2,7 @@
 
 use gate_core::Resource;
 use gate_core::manifest::{self, Format, Parsed, Skipped};
-use gate_core::report::ErrorEntry;
+use gate_core::report::{ErrorEntry, InputDigest};
 use rayon::prelude::*;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -16,6 +16,8 @@ pub struct Loaded {
     pub skipped: Vec<Skipped>,
     /// Files that could not be read or parsed.
     pub errors: Vec<ErrorEntry>,
+    /// Every input read, with the digest of its bytes (evidence of what was judged).
+    pub inputs: Vec<InputDigest>,
 }
 
 /// One input: a file to read, or stdin.
@@ -46,12 +48,13 @@ pub fn load(paths: &[PathBuf]) -> Loaded {
             errors.push(file_error(path, "no such file or directory".into()));
         }
     }
-    let parsed: Vec<Result<Parsed, Box<ErrorEntry>>> = inputs.par_iter().map(read_input).collect();
+    let parsed: Vec<_> = inputs.par_iter().map(read_input).collect();
     let mut loaded = Loaded {
         errors,
         ..Loaded::default()
     };
-    for result in parsed {
+    for (digest, result) in parsed {
+        loaded.inputs.extend(digest);
         match result {
             Ok(p) => {
                 loaded.resources.extend(p.resources);
@@ -65,7 +68,10 @@ pub fn load(paths: &[PathBuf]) -> Loaded {
 
 /// Parses text that did not come from a file (an HTTP body, a plugin's input).
 pub fn parse_text(name: &str, text: &str) -> Loaded {
-    let mut loaded = Loaded::default();
+    let mut loaded = Loaded {
+        inputs: vec![digest(name, text.as_bytes())],
+        ..Loaded::default()
+    };
     match manifest::parse(name, text, Format::sniff(text)) {
         Ok(p) => {
             loaded.resources = p.resources;
@@ -105,25 +111,45 @@ fn walk(dir: &Path, inputs: &mut Vec<Input>, errors: &mut Vec<ErrorEntry>) {
     }
 }
 
-/// Reads and parses one input. The error is boxed: it is the rare path.
-fn read_input(input: &Input) -> Result<Parsed, Box<ErrorEntry>> {
-    match input {
-        Input::File(path, format) => {
-            let bytes =
-                std::fs::read(path).map_err(|e| Box::new(file_error(path, e.to_string())))?;
-            let text = String::from_utf8(bytes)
-                .map_err(|e| Box::new(file_error(path, format!("not UTF-8: {e}"))))?;
-            manifest::parse(&path.display().to_string(), &text, *format)
-                .map_err(|e| Box::new(syntax_error(e)))
-        }
+/// Reads and parses one input; returns the digest of the bytes read, if any were,
+/// whether or not they parse. The error is boxed: it is the rare path.
+fn read_input(input: &Input) -> (Option<InputDigest>, Result<Parsed, Box<ErrorEntry>>) {
+    let (name, format, bytes) = match input {
+        Input::File(path, format) => (
+            path.display().to_string(),
+            Some(*format),
+            std::fs::read(path).map_err(|e| Box::new(file_error(path, e.to_string()))),
+        ),
         Input::Stdin => {
-            let mut text = String::new();
-            std::io::stdin()
-                .read_to_string(&mut text)
-                .map_err(|e| Box::new(file_error(Path::new("<stdin>"), e.to_string())))?;
-            manifest::parse("<stdin>", &text, Format::sniff(&text))
-                .map_err(|e| Box::new(syntax_error(e)))
+            let mut bytes = Vec::new();
+            let read = std::io::stdin()
+                .read_to_end(&mut bytes)
+                .map(|_| bytes)
+                .map_err(|e| Box::new(file_error(Path::new("<stdin>"), e.to_string())));
+            ("<stdin>".to_owned(), None, read)
         }
+    };
+    let bytes = match bytes {
+        Ok(bytes) => bytes,
+        Err(e) => return (None, Err(e)),
+    };
+    let read = Some(digest(&name, &bytes));
+    let text = match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => {
+            let error = file_error(Path::new(&name), format!("not UTF-8: {e}"));
+            return (read, Err(Box::new(error)));
+        }
+    };
+    let format = format.unwrap_or_else(|| Format::sniff(&text));
+    let parsed = manifest::parse(&name, &text, format).map_err(|e| Box::new(syntax_error(e)));
+    (read, parsed)
+}
+
+fn digest(name: &str, bytes: &[u8]) -> InputDigest {
+    InputDigest {
+        path: name.to_owned(),
+        digest: gate_runtime::digest_of(bytes),
     }
 }
 
