@@ -54,4 +54,6 @@
     document.getElementById(hash[0]).value = hash[1];
   }
   apply();
+  // Tests (and people) can tell the filters are live.
+  document.documentElement.setAttribute("data-filters", "ready");
 })();
