@@ -204,6 +204,14 @@ fn record_round_trips_and_verifies() {
         stdout.contains("EXPIRED disallow-privileged / old-debug"),
         "{stdout}"
     );
+    // The framework view, from the record alone.
+    let mut by_control = support::gate();
+    by_control
+        .args(["evidence", "show", "--by-control", "cis"])
+        .arg(&record);
+    let (code, stdout, _) = run(&mut by_control);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("2 of 35 controls covered"), "{stdout}");
 
     validate_predicate(predicate);
     verify_with_python(&record, &public_key);
