@@ -39,3 +39,8 @@ snapshots:
 # Everything CI runs.
 ci:
     .ci/run
+
+# Render the HTML report of the outputs fixture and screenshot it in headless Chromium (the README's picture).
+html-screenshot:
+    cargo run -q -p gate -- check --bundle integration/fixtures/outputs/bundle.yaml --now 2026-11-28T12:00:00Z -f html -o target/report.html integration/fixtures/outputs/manifests || true
+    chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking --disable-component-update --disable-sync --hide-scrollbars --user-data-dir=target/chromium-profile --window-size=1280,1500 --screenshot=integration/fixtures/evidence/html-report.png "file://$PWD/target/report.html"

@@ -1,10 +1,11 @@
 //! The report: everything one evaluation found, in the shape every output format
 //! and front door renders.
 
-use crate::bundle::Mode;
+use crate::bundle::{Exception, Mode};
 use crate::manifest::Skipped;
 use crate::resource::ObjectRef;
 use crate::selector::KindSelector;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -91,6 +92,14 @@ pub struct PolicyRun {
     pub digest: String,
     /// The policy's self-description.
     pub info: PolicyInfo,
+    /// The `sha256:` digest of its settings as the policy received them (JSON).
+    /// Evaluation records carry it; the JSON report keeps its v1 shape.
+    #[serde(skip)]
+    pub settings_digest: String,
+    /// Its exceptions as the bundle declares them, expired ones included, so
+    /// that evidence can list every exception and its expiry.
+    #[serde(skip)]
+    pub exceptions: Vec<Exception>,
 }
 
 /// One reason an object is denied.
@@ -141,6 +150,25 @@ pub struct Finding {
     pub exception: Option<AppliedException>,
     /// The violations, at least one.
     pub violations: Vec<Violation>,
+}
+
+/// An (object, policy) pair judged and allowed. Findings hold the other pairs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Passed {
+    /// The object.
+    pub object: ObjectRef,
+    /// The policy run's name.
+    pub policy: String,
+}
+
+/// One input of a render as read: a file, or a stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputDigest {
+    /// The file path as given or found, `<stdin>`, or the name a front door gave
+    /// the stream it read; the same name objects' origins carry.
+    pub path: String,
+    /// The `sha256:` digest of its bytes.
+    pub digest: String,
 }
 
 /// Something gate could not do: the run cannot be trusted to be complete.
@@ -283,6 +311,17 @@ pub struct Report {
     pub skipped: Vec<Skipped>,
     /// Warnings about the run.
     pub notices: Vec<Notice>,
+    /// The inputs read, with the digests of their bytes: the subjects of an
+    /// evaluation record. Not in the JSON report.
+    #[serde(skip)]
+    pub inputs: Vec<InputDigest>,
+    /// The pairs judged and allowed, in object order then policy order. Not in
+    /// the JSON report: it grows as objects times policies.
+    #[serde(skip)]
+    pub passed: Vec<Passed>,
+    /// The instant exceptions were checked against: the run's time.
+    #[serde(skip)]
+    pub evaluated_at: Option<DateTime<Utc>>,
 }
 
 /// What a run found, before the summary and decision are derived.
@@ -343,6 +382,9 @@ impl Report {
             errors,
             skipped,
             notices,
+            inputs: Vec::new(),
+            passed: Vec::new(),
+            evaluated_at: None,
         }
     }
 

@@ -147,7 +147,7 @@ pub fn split_api_version(api_version: &str) -> (&str, &str) {
 
 /// Well-known cluster-scoped kinds. Without a cluster to ask, gate uses this list
 /// to know which objects live in no namespace.
-fn is_cluster_scoped(group: &str, kind: &str) -> bool {
+pub fn is_cluster_scoped(group: &str, kind: &str) -> bool {
     matches!(
         (group, kind),
         (

@@ -71,5 +71,8 @@ pub fn evaluate(
     );
     report.bundle_digest = bundle.digest.clone();
     report.context = Some(context);
+    report.inputs = render.inputs;
+    report.passed = outcome.passed;
+    report.evaluated_at = Some(options.now);
     report
 }

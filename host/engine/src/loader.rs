@@ -244,6 +244,8 @@ fn bind(
         module: module.to_string(),
         digest: policy.digest.clone(),
         info: policy.info.clone(),
+        settings_digest: gate_runtime::digest_of(settings.as_bytes()),
+        exceptions: entry.exceptions.clone(),
     };
     let bound = BoundPolicy {
         name,

@@ -2,7 +2,7 @@
 
 use gate_core::Resource;
 use gate_core::manifest::{self, Format, Parsed, Skipped};
-use gate_core::report::{ErrorEntry, Notice};
+use gate_core::report::{ErrorEntry, InputDigest, Notice};
 use rayon::prelude::*;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -37,6 +37,8 @@ pub struct Loaded {
     pub errors: Vec<ErrorEntry>,
     /// What was not read and why (symbolic links found in directories).
     pub notices: Vec<Notice>,
+    /// Every input read, with the digest of its bytes (evidence of what was judged).
+    pub inputs: Vec<InputDigest>,
 }
 
 /// One input: a file to read, or stdin.
@@ -74,11 +76,12 @@ pub fn load_with(paths: &[PathBuf], options: &LoadOptions) -> Loaded {
                 .push(file_error(path, "no such file or directory".into()));
         }
     }
-    let parsed: Vec<Result<Parsed, Box<ErrorEntry>>> = inputs
+    let parsed: Vec<_> = inputs
         .par_iter()
         .map(|input| read_input(input, options))
         .collect();
-    for result in parsed {
+    for (digest, result) in parsed {
+        loaded.inputs.extend(digest);
         match result {
             Ok(p) => {
                 loaded.resources.extend(p.resources);
@@ -92,7 +95,10 @@ pub fn load_with(paths: &[PathBuf], options: &LoadOptions) -> Loaded {
 
 /// Parses text that did not come from a file (an HTTP body, a plugin's input).
 pub fn parse_text(name: &str, text: &str) -> Loaded {
-    let mut loaded = Loaded::default();
+    let mut loaded = Loaded {
+        inputs: vec![digest(name, text.as_bytes())],
+        ..Loaded::default()
+    };
     if text.len() as u64 > DEFAULT_MAX_INPUT_SIZE {
         loaded
             .errors
@@ -149,7 +155,7 @@ fn walk(dir: &Path, inputs: &mut Vec<Input>, loaded: &mut Loaded) {
 
 /// Reads at most `limit` bytes; more is an error, so that a huge or endless input
 /// is never held in memory.
-fn read_limited(reader: impl Read, path: &Path, limit: u64) -> Result<String, Box<ErrorEntry>> {
+fn read_limited(reader: impl Read, path: &Path, limit: u64) -> Result<Vec<u8>, Box<ErrorEntry>> {
     let mut bytes = Vec::new();
     reader
         .take(limit.saturating_add(1))
@@ -158,28 +164,50 @@ fn read_limited(reader: impl Read, path: &Path, limit: u64) -> Result<String, Bo
     if bytes.len() as u64 > limit {
         return Err(Box::new(too_large(path, limit)));
     }
-    String::from_utf8(bytes).map_err(|e| Box::new(file_error(path, format!("not UTF-8: {e}"))))
+    Ok(bytes)
 }
 
-/// Reads and parses one input. The error is boxed: it is the rare path.
-fn read_input(input: &Input, options: &LoadOptions) -> Result<Parsed, Box<ErrorEntry>> {
-    let limit = options.max_input_size;
-    let (name, text) = match input {
+/// Reads and parses one input; returns the digest of the bytes read, if they were
+/// read whole, whether or not they parse. The error is boxed: it is the rare path.
+fn read_input(
+    input: &Input,
+    options: &LoadOptions,
+) -> (Option<InputDigest>, Result<Parsed, Box<ErrorEntry>>) {
+    let (name, bytes) = match read_bytes(input, options.max_input_size) {
+        Ok(read) => read,
+        Err(e) => return (None, Err(e)),
+    };
+    let read = Some(digest(&name, &bytes));
+    let parsed = String::from_utf8(bytes)
+        .map_err(|e| Box::new(file_error(Path::new(&name), format!("not UTF-8: {e}"))))
+        .and_then(|text| manifest::parse(&name, &text).map_err(|e| Box::new(syntax_error(e))));
+    (read, parsed)
+}
+
+/// The name and bytes of one input, within the size limit.
+fn read_bytes(input: &Input, limit: u64) -> Result<(String, Vec<u8>), Box<ErrorEntry>> {
+    match input {
         Input::File(path) => {
             let file =
                 std::fs::File::open(path).map_err(|e| Box::new(file_error(path, e.to_string())))?;
             if file.metadata().is_ok_and(|m| m.len() > limit) {
                 return Err(Box::new(too_large(path, limit)));
             }
-            (path.display().to_string(), read_limited(file, path, limit)?)
+            Ok((path.display().to_string(), read_limited(file, path, limit)?))
         }
         Input::Stdin => {
             let name = "<stdin>";
-            let text = read_limited(std::io::stdin().lock(), Path::new(name), limit)?;
-            (name.to_owned(), text)
+            let bytes = read_limited(std::io::stdin().lock(), Path::new(name), limit)?;
+            Ok((name.to_owned(), bytes))
         }
-    };
-    manifest::parse(&name, &text).map_err(|e| Box::new(syntax_error(e)))
+    }
+}
+
+fn digest(name: &str, bytes: &[u8]) -> InputDigest {
+    InputDigest {
+        path: name.to_owned(),
+        digest: gate_runtime::digest_of(bytes),
+    }
 }
 
 fn too_large(path: &Path, limit: u64) -> ErrorEntry {

@@ -22,6 +22,8 @@ pub enum BundleCommand {
     Save(SaveArgs),
     /// Load a tarball written by `gate bundle save` into the local store.
     Load(LoadArgs),
+    /// List every exception with its expiry; exit 1 when one has expired.
+    Exceptions(crate::bundle_exceptions::ExceptionsArgs),
 }
 
 impl BundleCommand {
@@ -31,6 +33,7 @@ impl BundleCommand {
             BundleCommand::Lock(args) => args.run(),
             BundleCommand::Save(args) => args.run(),
             BundleCommand::Load(args) => args.run(),
+            BundleCommand::Exceptions(args) => args.run(),
         }
     }
 }

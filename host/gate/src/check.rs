@@ -1,5 +1,6 @@
 //! `gate check`: judge manifests in CI.
 
+use crate::attest::{AttestArgs, git_revision};
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use clap::Args;
@@ -61,11 +62,37 @@ pub struct CheckArgs {
     /// Runtime options.
     #[command(flatten)]
     pub runtime: RuntimeArgs,
+
+    /// The source revision judged, recorded in the report and the evaluation
+    /// record [default with --attest: `git rev-parse HEAD` of the first input's repository].
+    #[arg(long)]
+    pub revision: Option<String>,
+
+    /// Print the framework view instead of the report: per control of FRAMEWORK
+    /// (cis, iso27001, gdpr, or a framework a policy declares), the policies that
+    /// evidence it and the objects judged, passed, failed, excepted. Text, or JSON
+    /// with `--format json`.
+    #[arg(long, value_name = "FRAMEWORK")]
+    pub by_control: Option<String>,
+
+    /// Evaluation record options.
+    #[command(flatten)]
+    pub attest: AttestArgs,
 }
 
 impl CheckArgs {
     /// Runs the check; the exit code is the report's decision.
     pub fn run(self) -> Result<ExitCode> {
+        if self.by_control.is_some()
+            && !matches!(self.format, OutputFormat::Text | OutputFormat::Json)
+        {
+            anyhow::bail!("--by-control prints text or JSON (--format text|json)");
+        }
+        let attester = self.attest.attester()?;
+        let revision = self.revision.clone().or_else(|| {
+            // Only a record asks Git: reports stay the same from one commit to the next.
+            attester.as_ref().and_then(|_| git_revision(&self.paths))
+        });
         let runtime = self.runtime.runtime()?;
         let resolver = gate_engine::oci_resolver::resolver_for(
             &self.bundle,
@@ -85,12 +112,19 @@ impl CheckArgs {
             now: self.now.unwrap_or_else(Utc::now),
             context: RunContext {
                 front_door: "check".into(),
+                revision,
                 ..RunContext::default()
             },
             admission: None,
         };
         let report = evaluate(&runtime, &bundle, render_input, &options);
-        let text = render(&report, self.format);
+        if let Some(attester) = &attester {
+            attester.write(&report, &self.paths)?;
+        }
+        let text = match &self.by_control {
+            Some(framework) => controls_text(&report, framework, self.format)?,
+            None => render(&report, self.format),
+        };
         match &self.output {
             Some(path) => std::fs::write(path, text)
                 .with_context(|| format!("cannot write {}", path.display()))?,
@@ -102,4 +136,18 @@ impl CheckArgs {
         }
         Ok(ExitCode::from(report.decision.exit_code()))
     }
+}
+
+/// The framework view of a report, as text or JSON.
+fn controls_text(
+    report: &gate_core::report::Report,
+    framework: &str,
+    format: OutputFormat,
+) -> Result<String> {
+    let evaluation = gate_evidence::predicate::Evaluation::from_report(report, Utc::now());
+    let view = gate_evidence::controls::view(&evaluation, framework).map_err(anyhow::Error::msg)?;
+    Ok(match format {
+        OutputFormat::Json => format!("{}\n", serde_json::to_string_pretty(&view)?),
+        _ => view.to_text(),
+    })
 }

@@ -1,9 +1,12 @@
 //! The `gate` command: one module per subcommand, each a clap struct with a `run`
 //! method. The engine call every command shares lives in [`gate_engine`].
 
+pub mod attest;
 pub mod bundle_cmd;
+pub mod bundle_exceptions;
 pub mod check;
 pub mod cli;
+pub mod evidence_cmd;
 pub mod policy;
 pub mod policy_new;
 pub mod policy_oci;

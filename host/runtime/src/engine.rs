@@ -8,7 +8,7 @@ use crate::policy::{CompiledPolicy, Verdict};
 use chrono::{DateTime, Utc};
 use gate_core::Resource;
 use gate_core::bundle::{Exception, Mode};
-use gate_core::report::{Action, AppliedException, ErrorEntry, Finding, Notice, Violation};
+use gate_core::report::{Action, AppliedException, ErrorEntry, Finding, Notice, Passed, Violation};
 use gate_core::selector::any_matches;
 use rayon::prelude::*;
 use std::sync::Arc;
@@ -95,6 +95,9 @@ pub struct RenderOutcome {
     pub notices: Vec<Notice>,
     /// (object, policy) pairs judged.
     pub evaluations: usize,
+    /// The pairs judged and allowed, in object order then policy order: with the
+    /// findings and errors, every verdict of the run.
+    pub passed: Vec<Passed>,
 }
 
 /// One call's worth of work.
@@ -153,7 +156,10 @@ pub fn evaluate_render(
         let bound = &policies[p];
         let resource = &resources[index];
         match result {
-            Ok(Verdict::Allowed) => {}
+            Ok(Verdict::Allowed) => outcome.passed.push(Passed {
+                object: resource.object_ref(),
+                policy: bound.name.clone(),
+            }),
             Ok(Verdict::Denied(violations)) => {
                 outcome.findings.push(finding(
                     bound,

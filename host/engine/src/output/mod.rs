@@ -3,7 +3,9 @@
 
 mod annotations;
 mod ci_safe;
+mod html;
 mod junit;
+mod policyreport;
 mod sarif;
 mod text;
 
@@ -24,6 +26,10 @@ pub enum OutputFormat {
     Github,
     /// Azure DevOps logging commands (`##vso[task.logissue ...]`).
     AzureDevops,
+    /// wgpolicyk8s.io/v1alpha2 PolicyReports (one per namespace) and a ClusterPolicyReport, as YAML.
+    Policyreport,
+    /// One self-contained HTML page for auditors.
+    Html,
 }
 
 /// Renders a report in a format.
@@ -35,6 +41,8 @@ pub fn render(report: &Report, format: OutputFormat) -> String {
         OutputFormat::Junit => junit::render(report),
         OutputFormat::Github => annotations::github(report),
         OutputFormat::AzureDevops => annotations::azure_devops(report),
+        OutputFormat::Policyreport => policyreport::render(report),
+        OutputFormat::Html => html::render(report),
     }
 }
 

@@ -1,0 +1,49 @@
+//! Errors of evidence: reading keys and records, signing, verifying.
+
+/// What went wrong. A signature that does not verify is not an error: it is an
+/// outcome ([`crate::Verification`]).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A key file could not be read or decoded.
+    #[error("key {source_name}: {detail}")]
+    Key {
+        /// The file, or `GATE_ATTEST_KEY`.
+        source_name: String,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// An encrypted (cosign) key could not be decrypted.
+    #[error("key {source_name}: cannot decrypt: {detail}")]
+    Decrypt {
+        /// The file, or `GATE_ATTEST_KEY`.
+        source_name: String,
+        /// Why.
+        detail: String,
+    },
+    /// A record is not a DSSE envelope holding a gate evaluation statement.
+    #[error("record {name}: {detail}")]
+    Record {
+        /// The record file.
+        name: String,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// There is nothing to attest: no input was read.
+    #[error("nothing to attest: no manifest input was read, so a record would name no subject")]
+    NoSubjects,
+    /// Serialising a statement failed.
+    #[error("cannot serialise the statement")]
+    Serialize(#[source] serde_json::Error),
+    /// A framework catalogue shipped with gate is malformed (a build defect).
+    #[error("framework catalogue {name}")]
+    Catalogue {
+        /// The catalogue.
+        name: &'static str,
+        /// Why it does not parse.
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+/// Results of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,30 @@
+//! gate's compliance evidence, for every front door.
+//!
+//! After the engine's one call returns a [`gate_core::report::Report`], a front
+//! door makes a signed evaluation record with one more: [`attest`] (or
+//! [`Record::new`] then [`Record::seal`]). A record is an in-toto Statement v1
+//! (predicate `https://gate.dev/evaluation/v1`, [`predicate::Evaluation`]) in a
+//! DSSE envelope ([`Envelope`]), signed with an ECDSA P-256 key
+//! ([`SigningKey`]: PKCS#8 PEM, or the encrypted key cosign writes). Its
+//! subjects are the sha256 of every manifest judged; [`compare`] tells which
+//! files changed since. The crate also holds the framework view of a run
+//! ([`controls`]) and the expiry of exceptions ([`exceptions`]). It has no CLI
+//! and does no IO beyond what it is handed.
+
+pub mod controls;
+mod cosign_key;
+mod dsse;
+mod error;
+pub mod exceptions;
+mod keys;
+pub mod predicate;
+mod record;
+mod statement;
+mod subjects_check;
+
+pub use dsse::{Envelope, EnvelopeSignature, PAYLOAD_TYPE, Verification, pae};
+pub use error::{Error, Result};
+pub use keys::{SigningKey, VerifyingKey};
+pub use record::{Record, attest};
+pub use statement::{PREDICATE_TYPE, STATEMENT_TYPE, STDIN_NAME, Statement, Subject, subjects};
+pub use subjects_check::{SubjectDiff, compare};
