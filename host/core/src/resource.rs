@@ -1,6 +1,6 @@
 //! A Kubernetes object of a render, and where it came from.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// Where an object came from.
@@ -37,7 +37,7 @@ pub struct Resource {
 }
 
 /// The operation of an admission request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Operation {
     /// A new object.
