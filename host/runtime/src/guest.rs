@@ -362,3 +362,49 @@ impl Drop for EpochTicker {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    /// Three core instances, each with one memory of 8 MiB (128 pages).
+    const THREE_MEMORIES: &str = r#"
+        (component
+          (core module $a (memory 128))
+          (core module $b (memory 128))
+          (core module $c (memory 128))
+          (core instance (instantiate $a))
+          (core instance (instantiate $b))
+          (core instance (instantiate $c)))
+    "#;
+
+    fn instantiate(runtime: &Runtime, memory_mib: usize) -> (wasmtime::Result<()>, bool) {
+        let bytes = wat::parse_str(THREE_MEMORIES).unwrap();
+        let component = Component::new(&runtime.engine, bytes).unwrap();
+        let limits = Limits {
+            memory_bytes: memory_mib << 20,
+            ..Limits::default()
+        };
+        let mut store = runtime.store(&limits, 0).unwrap();
+        let result = runtime.linker.instantiate(&mut store, &component).map(drop);
+        (result, store.data().limiter.hit)
+    }
+
+    #[test]
+    fn the_memory_limit_holds_for_every_memory_of_a_component_together() {
+        let runtime = Runtime::new(RuntimeConfig::default()).unwrap();
+        // Each memory (8 MiB) is under 16 MiB; together (24 MiB) they are over.
+        let (result, hit) = instantiate(&runtime, 16);
+        assert!(hit, "the limiter must count the memories together");
+        assert!(
+            result
+                .unwrap_err()
+                .downcast_ref::<MemoryLimitHit>()
+                .is_some()
+        );
+        let (result, hit) = instantiate(&runtime, 24);
+        assert!(result.is_ok() && !hit, "24 MiB holds all three");
+    }
+}
