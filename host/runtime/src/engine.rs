@@ -129,11 +129,13 @@ pub fn evaluate_render(
         notices: expired_exceptions(policies, options.now),
         ..RenderOutcome::default()
     };
+    let default_ns = options.default_namespace.as_deref();
+    // Policies see a namespaced object without a namespace in the one it will
+    // land in, as kubectl would place it; the report says it was assumed.
     let tapes: Vec<Vec<u8>> = resources
         .par_iter()
-        .map(|r| gate_tape::encode(&r.object))
+        .map(|r| gate_tape::encode(&r.as_judged(default_ns)))
         .collect();
-    let default_ns = options.default_namespace.as_deref();
     let operation = options.admission.as_ref().map(|a| a.operation);
     let context = CallContext::new(&options.cluster, options.admission.as_ref());
 
@@ -182,7 +184,7 @@ pub fn evaluate_render(
             Err(error) => outcome.errors.push(ErrorEntry {
                 message: format!("{}: {error}", resource.origin),
                 policy: Some(bound.name.clone()),
-                object: Some(resource.object_ref()),
+                object: Some(resource.object_ref_in(default_ns)),
                 file: None,
                 line: None,
             }),
@@ -285,7 +287,7 @@ fn finding(
         (None, Mode::Enforce) => Action::Deny,
     };
     Finding {
-        object: resource.object_ref(),
+        object: resource.object_ref_in(default_ns),
         policy: bound.name.clone(),
         action,
         exception,
