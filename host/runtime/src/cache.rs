@@ -85,12 +85,14 @@ impl ComponentCache {
         mac
     }
 
-    /// The file for a component digest (`sha256:...`).
+    /// The file for a component digest (`sha256:...`). The name changes with the
+    /// entry format, so entries of older gates are never read (they only linger).
     pub fn path_for(&self, digest: &str) -> PathBuf {
         let key = Sha256::new()
             .chain_update(digest.as_bytes())
             .chain_update(b"\0")
             .chain_update(self.engine_key.as_bytes())
+            .chain_update(b"\0hmac-v2")
             .finalize();
         self.dir.join(format!("{}.cwasm", hex::encode(key)))
     }

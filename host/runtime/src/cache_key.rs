@@ -60,25 +60,24 @@ fn open_existing(path: &Path) -> std::io::Result<[u8; KEY_LEN]> {
     Ok(key)
 }
 
-/// Writes a fresh key with `create_new`, so that two gates starting at once keep
-/// the first one's key instead of each overwriting the other's.
+/// Writes a fresh key beside its final name, then links it there unless a key
+/// already exists: two gates starting at once keep the first one's key, and no
+/// reader ever sees a half-written file.
 fn create(path: &Path) -> Result<[u8; KEY_LEN], Refused> {
     let key = random_key().map_err(|e| refused(path, format!("no entropy: {e}")))?;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    match options.open(path) {
-        Ok(mut file) => {
-            file.write_all(&key)
-                .and_then(|()| file.sync_all())
-                .map_err(|e| refused(path, format!("cannot write: {e}")))?;
-            Ok(key)
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    // tempfile creates the file with mode 0600.
+    let mut file = tempfile::NamedTempFile::new_in(dir)
+        .map_err(|e| refused(dir, format!("cannot create a file: {e}")))?;
+    file.write_all(&key)
+        .and_then(|()| file.as_file().sync_all())
+        .map_err(|e| refused(path, format!("cannot write: {e}")))?;
+    match file.persist_noclobber(path) {
+        Ok(_) => Ok(key),
+        Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => {
             open_existing(path).map_err(|e| refused(path, format!("cannot read: {e}")))
         }
-        Err(e) => Err(refused(path, format!("cannot create: {e}"))),
+        Err(e) => Err(refused(path, format!("cannot create: {}", e.error))),
     }
 }
 
