@@ -86,13 +86,21 @@ impl ComponentCache {
     }
 
     /// The file for a component digest (`sha256:...`). The name changes with the
-    /// entry format, so entries of older gates are never read (they only linger).
+    /// entry format, so entries of older gates are never read (they only linger),
+    /// and with the key: users (or CI jobs) with different keys sharing a directory
+    /// each find their own entries, and a file at one of this user's names that does
+    /// not verify was put there by someone else.
     pub fn path_for(&self, digest: &str) -> PathBuf {
+        let key_id = Sha256::new()
+            .chain_update(b"gate cache key id\0")
+            .chain_update(self.key)
+            .finalize();
         let key = Sha256::new()
             .chain_update(digest.as_bytes())
             .chain_update(b"\0")
             .chain_update(self.engine_key.as_bytes())
-            .chain_update(b"\0hmac-v2")
+            .chain_update(b"\0hmac-v2\0")
+            .chain_update(key_id)
             .finalize();
         self.dir.join(format!("{}.cwasm", hex::encode(key)))
     }
