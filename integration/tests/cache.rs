@@ -1,25 +1,57 @@
 //! The disk cache of precompiled components: a second run loads instead of
-//! compiling, and a corrupt entry is recompiled, never trusted.
+//! compiling; an entry that this user's gate did not write for this component
+//! (planted, moved, corrupt) is refused and recompiled, never run.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod components;
 mod support;
 
-use std::path::Path;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// Runs `gate check` on the example repository with a given cache and debug logs.
-fn check(cache: &Path) -> (i32, String, String) {
-    let mut command = support::gate();
-    command
-        .env("GATE_CACHE_DIR", cache)
-        .env("GATE_LOG", "gate_runtime=debug")
-        .args(["check", "integration/example-repo"]);
-    let output = support::run_with_timeout(&mut command, None, Duration::from_secs(120));
-    support::parts(&output)
+/// A cache directory and, elsewhere, the directory of its key.
+struct Cache {
+    entries: tempfile::TempDir,
+    config: tempfile::TempDir,
 }
 
-fn entries(cache: &Path) -> Vec<std::path::PathBuf> {
+impl Cache {
+    fn new() -> Cache {
+        Cache {
+            entries: tempfile::tempdir().expect("tempdir"),
+            config: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.entries.path()
+    }
+
+    fn key(&self) -> PathBuf {
+        self.config.path().join("gate/cache.key")
+    }
+
+    /// `gate check ARGS` with this cache and debug logs.
+    fn gate(&self, args: &[&str]) -> (i32, String, String) {
+        let mut command = support::gate();
+        command
+            .env("GATE_CACHE_DIR", self.path())
+            .env("GATE_CACHE_KEY", self.key())
+            .env("GATE_LOG", "gate_runtime=debug")
+            .args(args);
+        let output = support::run_with_timeout(&mut command, None, Duration::from_secs(120));
+        support::parts(&output)
+    }
+}
+
+/// Runs `gate check` on the example repository with a given cache and debug logs.
+fn check(cache: &Cache) -> (i32, String, String) {
+    cache.gate(&["check", "integration/example-repo"])
+}
+
+fn entries(cache: &Path) -> Vec<PathBuf> {
     let mut files: Vec<_> = std::fs::read_dir(cache)
         .expect("cache dir")
         .flatten()
@@ -30,14 +62,17 @@ fn entries(cache: &Path) -> Vec<std::path::PathBuf> {
     files
 }
 
+/// The warning for an entry that does not verify.
+const REFUSED: &str = "cache entry refused";
+
 fn count(text: &str, needle: &str) -> usize {
     text.matches(needle).count()
 }
 
 #[test]
 fn a_second_run_loads_every_component_from_the_cache() {
-    let cache = tempfile::tempdir().expect("tempdir");
-    let (code, first_out, first_log) = check(cache.path());
+    let cache = Cache::new();
+    let (code, first_out, first_log) = check(&cache);
     assert_eq!(
         code, 1,
         "the example repository has denials\n{first_out}\n{first_log}"
@@ -45,7 +80,7 @@ fn a_second_run_loads_every_component_from_the_cache() {
     assert_eq!(count(&first_log, "component compiled"), 2, "{first_log}");
     assert_eq!(entries(cache.path()).len(), 2);
 
-    let (code, second_out, second_log) = check(cache.path());
+    let (code, second_out, second_log) = check(&cache);
     assert_eq!(code, 1);
     assert_eq!(
         count(&second_log, "component loaded from cache"),
@@ -61,8 +96,8 @@ fn a_second_run_loads_every_component_from_the_cache() {
 
 #[test]
 fn corrupt_and_truncated_entries_are_recompiled() {
-    let cache = tempfile::tempdir().expect("tempdir");
-    let (_, expected, _) = check(cache.path());
+    let cache = Cache::new();
+    let (_, expected, _) = check(&cache);
     let files = entries(cache.path());
     assert_eq!(files.len(), 2);
 
@@ -76,28 +111,106 @@ fn corrupt_and_truncated_entries_are_recompiled() {
     let truncated = std::fs::read(&files[1]).expect("read");
     std::fs::write(&files[1], &truncated[..truncated.len() / 3]).expect("truncate");
 
-    let (code, out, log) = check(cache.path());
+    let (code, out, log) = check(&cache);
     assert_eq!(code, 1, "{out}\n{log}");
     assert_eq!(out, expected, "recompiled components must judge the same");
-    assert_eq!(count(&log, "corrupt cache entry; recompiling"), 2, "{log}");
+    assert_eq!(count(&log, REFUSED), 2, "{log}");
     assert_eq!(count(&log, "component compiled"), 2, "{log}");
 
     // The entries were rewritten whole: the next run trusts them again.
-    let (_, _, log) = check(cache.path());
+    let (_, _, log) = check(&cache);
     assert_eq!(count(&log, "component loaded from cache"), 2, "{log}");
 }
 
 #[test]
 fn no_cache_compiles_every_time_and_writes_nothing() {
-    let cache = tempfile::tempdir().expect("tempdir");
-    let mut command = support::gate();
-    command
-        .env("GATE_CACHE_DIR", cache.path())
-        .env("GATE_LOG", "gate_runtime=debug")
-        .args(["check", "--no-cache", "integration/example-repo"]);
-    let output = support::run_with_timeout(&mut command, None, Duration::from_secs(120));
-    let (code, _, log) = support::parts(&output);
+    let cache = Cache::new();
+    let (code, _, log) = cache.gate(&["check", "--no-cache", "integration/example-repo"]);
     assert_eq!(code, 1);
     assert_eq!(count(&log, "component compiled"), 2, "{log}");
     assert!(entries(cache.path()).is_empty());
+}
+
+/// The compiled code of another component (the hostile capabilities probe),
+/// without the header of the cache entry that holds it, and that whole entry.
+fn foreign_compiled_code() -> (Vec<u8>, Vec<u8>) {
+    let attacker = Cache::new();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let module = components::components().join("hostile_capabilities.wasm");
+    let bundle = dir.path().join("bundle.yaml");
+    std::fs::write(
+        &bundle,
+        format!(
+            "apiVersion: gate.dev/v1alpha1\nkind: Bundle\nmetadata: {{name: probe}}\nspec:\n  policies:\n  - module: {}\n",
+            module.display()
+        ),
+    )
+    .expect("bundle");
+    let bundle = bundle.display().to_string();
+    attacker.gate(&["check", "--bundle", &bundle, "integration/example-repo"]);
+    let files = entries(attacker.path());
+    assert_eq!(files.len(), 1, "the attacker's run caches one component");
+    let entry = std::fs::read(&files[0]).expect("read");
+    (entry[32..].to_vec(), entry)
+}
+
+#[test]
+fn a_planted_entry_is_refused_and_never_run() {
+    let cache = Cache::new();
+    let (code, expected, _) = check(&cache);
+    assert_eq!(code, 1);
+    let files = entries(cache.path());
+    assert_eq!(files.len(), 2);
+
+    // Under the names of the two legit policies: foreign compiled code with a
+    // correct embedded sha256 (what the cache used to check), and an entry that
+    // another user's gate authenticated with its own key.
+    let (body, authenticated) = foreign_compiled_code();
+    let mut with_sha256 = Sha256::digest(&body).to_vec();
+    with_sha256.extend_from_slice(&body);
+    std::fs::write(&files[0], &with_sha256).expect("plant");
+    std::fs::write(&files[1], &authenticated).expect("plant");
+
+    let (code, out, log) = check(&cache);
+    assert_eq!(code, 1, "{out}\n{log}");
+    assert_eq!(
+        out, expected,
+        "the legit policies must judge, not the planted code"
+    );
+    assert!(
+        !out.contains("files="),
+        "the probe must not have run:\n{out}"
+    );
+    assert_eq!(count(&log, REFUSED), 2, "{log}");
+    assert_eq!(count(&log, "component compiled"), 2, "{log}");
+    assert_eq!(count(&log, "component loaded from cache"), 0, "{log}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_cache_or_key_other_users_can_write_is_not_used() {
+    use std::os::unix::fs::PermissionsExt;
+    let writable = |path: &Path, mode| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod")
+    };
+
+    let cache = Cache::new();
+    check(&cache);
+    writable(cache.path(), 0o777);
+    let (code, _, log) = check(&cache);
+    assert_eq!(code, 1);
+    assert!(log.contains("component cache disabled"), "{log}");
+    assert!(log.contains("lets other users write into it"), "{log}");
+    assert_eq!(count(&log, "component loaded from cache"), 0, "{log}");
+    assert_eq!(count(&log, "component compiled"), 2, "{log}");
+
+    writable(cache.path(), 0o700);
+    writable(&cache.key(), 0o644);
+    let (_, _, log) = check(&cache);
+    assert!(log.contains("it must be 600"), "{log}");
+    assert_eq!(count(&log, "component loaded from cache"), 0, "{log}");
+
+    writable(&cache.key(), 0o600);
+    let (_, _, log) = check(&cache);
+    assert_eq!(count(&log, "component loaded from cache"), 2, "{log}");
 }

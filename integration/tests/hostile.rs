@@ -4,40 +4,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod components;
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use components::components;
 
-/// Builds the hostile components once per test run and returns their directory.
-fn components() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let target = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .parent()
-            .expect("target dir")
-            .join("wasm");
-        let cargo = option_env!("CARGO").unwrap_or("cargo");
-        let status = std::process::Command::new(cargo)
-            .current_dir(support::root().join("integration/wasm"))
-            .args([
-                "build",
-                "--release",
-                "--target",
-                "wasm32-wasip2",
-                "--target-dir",
-            ])
-            .arg(&target)
-            .env_remove("CARGO_TARGET_DIR")
-            .env_remove("RUSTFLAGS")
-            .env_remove("CARGO_ENCODED_RUSTFLAGS")
-            .status()
-            .expect("run cargo");
-        assert!(status.success(), "building the hostile components failed");
-        target.join("wasm32-wasip2/release")
-    })
-}
+use std::path::Path;
+use std::time::{Duration, Instant};
 
 /// A bundle with one hostile policy and these limits, and two pods to judge.
 fn setup(policy: &str, limits: &str) -> tempfile::TempDir {
@@ -220,4 +193,74 @@ fn a_policy_sees_no_files_environment_clock_entropy_or_network() {
     );
     // Entropy is a constant: a second, separate run sees exactly the same.
     assert_eq!(first, seen(dir.path()), "entropy must be deterministic");
+}
+
+/// Asserts that a policy which tries to wait is stopped at once, well within its
+/// time limit, with an error naming it: waiting happens in the host, where neither
+/// fuel nor the epoch deadline reach, so without the fix this run hangs until the
+/// watchdog kills it.
+fn assert_refused_to_block(policy: &str) {
+    let elapsed = assert_stopped(
+        policy,
+        "{timeoutMs: 30000}",
+        "tried to block in wasi:io/poll.",
+    );
+    assert!(elapsed < Duration::from_secs(20), "took {elapsed:?}");
+}
+
+#[test]
+fn sleeping_is_refused_at_once() {
+    assert_refused_to_block("hostile-sleep");
+}
+
+#[test]
+fn waiting_on_a_clock_with_poll_or_block_is_refused_at_once() {
+    assert_refused_to_block("hostile-poll");
+    // Each pod took a different path: `first` poll, `second` pollable.block.
+    let dir = setup("hostile-poll", "{}");
+    let (_, stdout, _, _) = check(dir.path(), &[]);
+    for call in ["wasi:io/poll.poll;", "wasi:io/poll.pollable.block;"] {
+        assert!(stdout.contains(call), "expected {call} in:\n{stdout}");
+    }
+}
+
+/// Runs a bundle whose policy fails while loading; returns stdout and stderr.
+fn load_failure(policy: &str, limits: &str) -> String {
+    let dir = setup(policy, limits);
+    let (code, stdout, stderr, elapsed) = check(dir.path(), &[]);
+    assert_eq!(
+        code, 2,
+        "a policy that cannot load fails the run\n{stdout}\n{stderr}"
+    );
+    assert!(elapsed < Duration::from_secs(30), "took {elapsed:?}");
+    format!("{stdout}\n{stderr}")
+}
+
+#[test]
+fn describe_runs_under_the_bundle_time_limit() {
+    // The default limits would stop the loop by fuel; the bundle's 10 ms must.
+    let output = load_failure("hostile-describe-loop", "{timeoutMs: 10}");
+    assert!(
+        output.contains("hostile_describe_loop.wasm: exceeded its time limit (10 ms)"),
+        "{output}"
+    );
+}
+
+#[test]
+fn validate_settings_runs_under_the_bundle_memory_limit() {
+    let output = load_failure("hostile-settings-alloc", "{memoryMib: 16}");
+    assert!(
+        output.contains("policy hostile-settings-alloc: exceeded its memory limit (16 MiB)"),
+        "{output}"
+    );
+}
+
+#[test]
+fn a_million_empty_violations_exceed_the_output_limit() {
+    // Memory and fuel enough to build them: only the output limit may stop them.
+    assert_stopped(
+        "hostile-empty-violations",
+        "{memoryMib: 512, fuelPerObject: 100000000000}",
+        "exceeded its output size limit",
+    );
 }

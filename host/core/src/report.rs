@@ -76,6 +76,23 @@ pub struct PolicyInfo {
     pub settings_schema: serde_json::Value,
     /// Controls supported.
     pub controls: Vec<Control>,
+    /// The admission operations judged; empty means CREATE and UPDATE.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub operations: Vec<crate::Operation>,
+}
+
+impl PolicyInfo {
+    /// Whether the policy judges objects of an admission request with `operation`.
+    pub fn judges_operation(&self, operation: crate::Operation) -> bool {
+        if self.operations.is_empty() {
+            matches!(
+                operation,
+                crate::Operation::Create | crate::Operation::Update
+            )
+        } else {
+            self.operations.contains(&operation)
+        }
+    }
 }
 
 /// One policy as configured in the bundle that ran.

@@ -1,6 +1,6 @@
 //! A Kubernetes object of a render, and where it came from.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// Where an object came from.
@@ -37,7 +37,7 @@ pub struct Resource {
 }
 
 /// The operation of an admission request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Operation {
     /// A new object.
@@ -74,6 +74,10 @@ pub struct ObjectRef {
     /// `metadata.namespace`, if set.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
+    /// The namespace gate assumed for a namespaced object that sets none (the run's
+    /// default namespace): the one policies saw and exceptions matched.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assumed_namespace: Option<String>,
     /// `metadata.name` (or `generateName`).
     pub name: String,
 }
@@ -128,6 +132,48 @@ impl Resource {
         })
     }
 
+    /// The namespace assumed for this object: `default_namespace` when the object
+    /// is namespaced and sets none, else `None`.
+    pub fn assumed_namespace<'a>(&self, default_namespace: Option<&'a str>) -> Option<&'a str> {
+        let metadata = &self.object["metadata"];
+        // Without a mapping to put it in, no namespace can be assumed.
+        let settable = self.object.is_object() && (metadata.is_object() || metadata.is_null());
+        if !settable || self.namespace().is_some() || self.is_cluster_scoped() {
+            None
+        } else {
+            default_namespace
+        }
+    }
+
+    /// Whether the kind lives in no namespace, as far as gate knows without a
+    /// cluster (see the list in `is_cluster_scoped`).
+    pub fn is_cluster_scoped(&self) -> bool {
+        is_cluster_scoped(self.group_version().0, self.kind())
+    }
+
+    /// The object as policies see it: with `metadata.namespace` set to the
+    /// assumed namespace when there is one. The user's file is never touched.
+    pub fn as_judged(&self, default_namespace: Option<&str>) -> std::borrow::Cow<'_, Value> {
+        let Some(namespace) = self.assumed_namespace(default_namespace) else {
+            return std::borrow::Cow::Borrowed(&self.object);
+        };
+        let mut object = self.object.clone();
+        if let Some(root) = object.as_object_mut() {
+            let metadata = root
+                .entry("metadata")
+                .or_insert_with(|| Value::Object(serde_json::Map::new()));
+            if metadata.is_null() {
+                *metadata = Value::Object(serde_json::Map::new());
+            }
+            // A metadata that is not a mapping is left as written: the policies
+            // judge it as it is, and the API server would reject it.
+            if let Some(metadata) = metadata.as_object_mut() {
+                metadata.insert("namespace".into(), Value::String(namespace.to_owned()));
+            }
+        }
+        std::borrow::Cow::Owned(object)
+    }
+
     /// A reference for reports.
     pub fn object_ref(&self) -> ObjectRef {
         ObjectRef {
@@ -135,7 +181,17 @@ impl Resource {
             api_version: self.api_version().to_owned(),
             kind: self.kind().to_owned(),
             namespace: self.namespace().map(str::to_owned),
+            assumed_namespace: None,
             name: self.name().to_owned(),
+        }
+    }
+
+    /// A reference for reports of a run with this default namespace: it says
+    /// which namespace was assumed.
+    pub fn object_ref_in(&self, default_namespace: Option<&str>) -> ObjectRef {
+        ObjectRef {
+            assumed_namespace: self.assumed_namespace(default_namespace).map(str::to_owned),
+            ..self.object_ref()
         }
     }
 }
@@ -145,35 +201,174 @@ pub fn split_api_version(api_version: &str) -> (&str, &str) {
     api_version.rsplit_once('/').unwrap_or(("", api_version))
 }
 
-/// Well-known cluster-scoped kinds. Without a cluster to ask, gate uses this list
-/// to know which objects live in no namespace.
+/// Well-known cluster-scoped kinds: every cluster-scoped kind of Kubernetes'
+/// built-in API groups (up to 1.34) and of widely used CRDs. Without a cluster to
+/// ask, gate uses this list to know which objects live in no namespace; any other
+/// kind is taken as namespaced.
 pub fn is_cluster_scoped(group: &str, kind: &str) -> bool {
-    matches!(
-        (group, kind),
-        (
-            "",
+    match group {
+        "" => matches!(
+            kind,
             "Namespace" | "Node" | "PersistentVolume" | "ComponentStatus"
-        ) | (
-            "rbac.authorization.k8s.io",
-            "ClusterRole" | "ClusterRoleBinding"
-        ) | ("apiextensions.k8s.io", "CustomResourceDefinition")
-            | (
-                "storage.k8s.io",
-                "StorageClass" | "CSIDriver" | "CSINode" | "VolumeAttachment"
-            )
-            | (
-                "admissionregistration.k8s.io",
-                "ValidatingWebhookConfiguration"
-                    | "MutatingWebhookConfiguration"
-                    | "ValidatingAdmissionPolicy"
-                    | "ValidatingAdmissionPolicyBinding"
-            )
-            | ("apiregistration.k8s.io", "APIService")
-            | ("scheduling.k8s.io", "PriorityClass")
-            | ("networking.k8s.io", "IngressClass")
-            | ("node.k8s.io", "RuntimeClass")
-            | ("policy", "PodSecurityPolicy")
-            | ("certificates.k8s.io", "CertificateSigningRequest")
-            | ("cert-manager.io", "ClusterIssuer")
-    )
+        ),
+        "rbac.authorization.k8s.io" => matches!(kind, "ClusterRole" | "ClusterRoleBinding"),
+        "apiextensions.k8s.io" => kind == "CustomResourceDefinition",
+        "storage.k8s.io" => matches!(
+            kind,
+            "StorageClass" | "CSIDriver" | "CSINode" | "VolumeAttachment" | "VolumeAttributesClass"
+        ),
+        "admissionregistration.k8s.io" => matches!(
+            kind,
+            "ValidatingWebhookConfiguration"
+                | "MutatingWebhookConfiguration"
+                | "ValidatingAdmissionPolicy"
+                | "ValidatingAdmissionPolicyBinding"
+                | "MutatingAdmissionPolicy"
+                | "MutatingAdmissionPolicyBinding"
+        ),
+        "apiregistration.k8s.io" => kind == "APIService",
+        "scheduling.k8s.io" => kind == "PriorityClass",
+        "networking.k8s.io" => matches!(kind, "IngressClass" | "IPAddress" | "ServiceCIDR"),
+        "node.k8s.io" => kind == "RuntimeClass",
+        "policy" => kind == "PodSecurityPolicy",
+        "certificates.k8s.io" => {
+            matches!(kind, "CertificateSigningRequest" | "ClusterTrustBundle")
+        }
+        "flowcontrol.apiserver.k8s.io" => {
+            matches!(kind, "FlowSchema" | "PriorityLevelConfiguration")
+        }
+        "authentication.k8s.io" => matches!(kind, "TokenReview" | "SelfSubjectReview"),
+        "authorization.k8s.io" => matches!(
+            kind,
+            "SubjectAccessReview" | "SelfSubjectAccessReview" | "SelfSubjectRulesReview"
+        ),
+        "internal.apiserver.k8s.io" => kind == "StorageVersion",
+        "storagemigration.k8s.io" => kind == "StorageVersionMigration",
+        "resource.k8s.io" => matches!(kind, "DeviceClass" | "ResourceSlice"),
+        // Common CRDs.
+        "cert-manager.io" => kind == "ClusterIssuer",
+        "trust.cert-manager.io" => kind == "Bundle",
+        "snapshot.storage.k8s.io" => {
+            matches!(kind, "VolumeSnapshotClass" | "VolumeSnapshotContent")
+        }
+        "gateway.networking.k8s.io" => kind == "GatewayClass",
+        "templates.gatekeeper.sh" => kind == "ConstraintTemplate",
+        // Every Gatekeeper constraint and mutator kind is cluster-scoped.
+        "constraints.gatekeeper.sh" | "mutations.gatekeeper.sh" => true,
+        "config.gatekeeper.sh" => false,
+        "kyverno.io" => matches!(kind, "ClusterPolicy" | "ClusterCleanupPolicy"),
+        "wgpolicyk8s.io" => kind == "ClusterPolicyReport",
+        "external-secrets.io" => matches!(kind, "ClusterSecretStore" | "ClusterExternalSecret"),
+        "argoproj.io" => kind == "ClusterWorkflowTemplate",
+        "karpenter.sh" => matches!(kind, "NodePool" | "NodeClaim"),
+        "karpenter.k8s.aws" => kind == "EC2NodeClass",
+        "karpenter.azure.com" => kind == "AKSNodeClass",
+        "crd.projectcalico.org" | "projectcalico.org" => matches!(
+            kind,
+            "GlobalNetworkPolicy"
+                | "GlobalNetworkSet"
+                | "IPPool"
+                | "BGPConfiguration"
+                | "BGPPeer"
+                | "FelixConfiguration"
+                | "ClusterInformation"
+                | "HostEndpoint"
+                | "KubeControllersConfiguration"
+                | "IPReservation"
+        ),
+        "cilium.io" => matches!(
+            kind,
+            "CiliumClusterwideNetworkPolicy"
+                | "CiliumNode"
+                | "CiliumIdentity"
+                | "CiliumExternalWorkload"
+                | "CiliumLoadBalancerIPPool"
+                | "CiliumBGPClusterConfig"
+        ),
+        "pkg.crossplane.io" => matches!(
+            kind,
+            "Provider"
+                | "Configuration"
+                | "Function"
+                | "ProviderRevision"
+                | "ConfigurationRevision"
+        ),
+        "apiextensions.crossplane.io" => {
+            matches!(kind, "CompositeResourceDefinition" | "Composition")
+        }
+        "metrics.k8s.io" => kind == "NodeMetrics",
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn resource(yaml: serde_json::Value) -> Resource {
+        Resource {
+            origin: Origin {
+                file: "f.yaml".into(),
+                document: 0,
+                line: 1,
+                item: None,
+            },
+            object: yaml,
+        }
+    }
+
+    #[test]
+    fn a_namespaced_object_without_namespace_is_judged_in_the_default_namespace() {
+        let deployment = resource(serde_json::json!({
+            "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}
+        }));
+        assert_eq!(deployment.assumed_namespace(Some("team")), Some("team"));
+        assert_eq!(
+            deployment.as_judged(Some("team"))["metadata"]["namespace"],
+            "team"
+        );
+        assert_eq!(deployment.object["metadata"].get("namespace"), None);
+        let reference = deployment.object_ref_in(Some("team"));
+        assert_eq!(reference.namespace, None);
+        assert_eq!(reference.assumed_namespace.as_deref(), Some("team"));
+        assert_eq!(deployment.assumed_namespace(None), None);
+    }
+
+    #[test]
+    fn an_empty_namespace_is_no_namespace() {
+        let pod = resource(serde_json::json!({
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": ""}
+        }));
+        assert_eq!(pod.as_judged(Some("apps"))["metadata"]["namespace"], "apps");
+        let no_metadata = resource(serde_json::json!({"apiVersion": "v1", "kind": "Pod"}));
+        assert_eq!(
+            no_metadata.as_judged(Some("apps"))["metadata"]["namespace"],
+            "apps"
+        );
+    }
+
+    #[test]
+    fn own_namespaces_and_cluster_scoped_kinds_are_left_alone() {
+        for object in [
+            serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "own"}}),
+            serde_json::json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "r"}}),
+            serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "n"}}),
+            serde_json::json!({"apiVersion": "constraints.gatekeeper.sh/v1beta1", "kind": "K8sRequiredLabels", "metadata": {"name": "c"}}),
+            serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": "not a mapping"}),
+        ] {
+            let r = resource(object.clone());
+            assert!(
+                matches!(r.as_judged(Some("apps")), std::borrow::Cow::Borrowed(_))
+                    || r.as_judged(Some("apps")).as_ref() == &object,
+                "{object}"
+            );
+            assert_eq!(
+                r.object_ref_in(Some("apps")).assumed_namespace,
+                None,
+                "{object}"
+            );
+        }
+    }
 }

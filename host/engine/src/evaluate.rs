@@ -48,6 +48,8 @@ pub fn evaluate(
         &RenderOptions {
             default_namespace: options.default_namespace.clone(),
             now: options.now,
+            cluster: options.context.cluster.clone(),
+            admission: options.admission.clone(),
         },
     );
     let mut errors = render.errors;

@@ -184,7 +184,13 @@ pub fn load_bundle(
     let compiled: BTreeMap<String, Arc<CompiledPolicy>> = distinct
         .into_par_iter()
         .map(|(digest, (module, bytes))| {
-            let policy = CompiledPolicy::load(runtime, &module.to_string(), bytes, Some(digest))?;
+            let policy = CompiledPolicy::load(
+                runtime,
+                &module.to_string(),
+                bytes,
+                Some(digest),
+                &bundle_limits,
+            )?;
             Ok((digest.to_owned(), Arc::new(policy)))
         })
         .collect::<Result<_, gate_runtime::Error>>()?;
@@ -228,16 +234,16 @@ fn bind(
     bundle_limits: Limits,
 ) -> Result<(BoundPolicy, PolicyRun)> {
     let settings = serde_json::to_string(&entry.settings)?;
-    policy.validate_settings(runtime, &settings)?;
+    let limits = entry
+        .limits
+        .map_or(bundle_limits, |l| bundle_limits.with_spec(l));
+    policy.validate_settings(runtime, &limits, &settings)?;
     let name = entry
         .name
         .clone()
         .unwrap_or_else(|| policy.info.name.clone());
     let mut excluded = bundle.spec.excluded_namespaces.clone();
     excluded.extend(entry.excluded_namespaces.iter().cloned());
-    let limits = entry
-        .limits
-        .map_or(bundle_limits, |l| bundle_limits.with_spec(l));
     let run = PolicyRun {
         name: name.clone(),
         mode: entry.mode,

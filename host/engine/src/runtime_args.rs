@@ -12,6 +12,12 @@ pub struct RuntimeArgs {
     #[arg(long, env = "GATE_CACHE_DIR", global = true)]
     pub cache_dir: Option<PathBuf>,
 
+    /// The key that authenticates cache entries, created on first use; never
+    /// inside the cache [default: $XDG_CONFIG_HOME/gate/cache.key or
+    /// ~/.config/gate/cache.key].
+    #[arg(long, env = "GATE_CACHE_KEY", global = true)]
+    pub cache_key: Option<PathBuf>,
+
     /// Compile every policy, and cache nothing.
     #[arg(long, global = true)]
     pub no_cache: bool,
@@ -35,6 +41,7 @@ impl RuntimeArgs {
     pub fn runtime(&self) -> anyhow::Result<Runtime> {
         Ok(Runtime::new(RuntimeConfig {
             cache_dir: self.cache_dir(),
+            cache_key: self.cache_key.clone(),
             max_concurrency: None,
         })?)
     }

@@ -181,6 +181,7 @@ fn main() {
     let size = serde_json::to_vec(&deployment).expect("json").len();
     let runtime = Runtime::new(RuntimeConfig {
         cache_dir: None,
+        cache_key: None,
         max_concurrency: Some(1),
     })
     .expect("runtime");
@@ -201,7 +202,8 @@ fn main() {
     let mut per_eval = Vec::new();
     for name in ["disallow-privileged", "allowed-registries"] {
         let wasm = builtin::policy(name).expect("builtin").wasm;
-        let policy = CompiledPolicy::load(&runtime, name, wasm, None).expect("load");
+        let policy =
+            CompiledPolicy::load(&runtime, name, wasm, None, &Limits::default()).expect("load");
         for batch in [64usize, 1] {
             let objects: Vec<&[u8]> = vec![tape.as_slice(); batch];
             let calls = if batch == 1 { 2000 } else { 200 };

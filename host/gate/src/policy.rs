@@ -7,7 +7,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use gate_engine::RuntimeArgs;
 use gate_engine::builtin;
-use gate_runtime::CompiledPolicy;
+use gate_runtime::{CompiledPolicy, Limits};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -68,7 +68,7 @@ impl TestArgs {
         let mut passed = 0;
         for dir in &self.dirs {
             let (source, bytes) = component_for(dir, self.wasm.as_deref())?;
-            let policy = CompiledPolicy::load(&runtime, &source, &bytes, None)?;
+            let policy = CompiledPolicy::load(&runtime, &source, &bytes, None, &Limits::default())?;
             let files = policy_test::case_files(dir);
             if files.is_empty() {
                 bail!("{}: no case files under cases/", dir.display());

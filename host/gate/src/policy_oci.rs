@@ -7,7 +7,7 @@ use gate_engine::registry_args::{RegistryArgs, async_runtime, registries_of};
 use gate_oci::manifest::{PolicyArtifact, annotations};
 use gate_oci::verify::{self, cosign};
 use gate_oci::{ArtifactRef, TrustPolicy};
-use gate_runtime::CompiledPolicy;
+use gate_runtime::{CompiledPolicy, Limits};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -97,7 +97,7 @@ impl PushArgs {
     pub fn run(self) -> Result<ExitCode> {
         let (label, wasm) = crate::policy::component_for(&self.source, None)?;
         let runtime = self.runtime.runtime()?;
-        let policy = CompiledPolicy::load(&runtime, &label, &wasm, None)
+        let policy = CompiledPolicy::load(&runtime, &label, &wasm, None, &Limits::default())
             .with_context(|| format!("{label} is not a gate policy component"))?;
         let info = &policy.info;
         let mut notes = BTreeMap::new();

@@ -136,7 +136,7 @@ fn run_case(
     settings: &Value,
 ) -> Result<()> {
     let settings = serde_json::to_string(settings)?;
-    let validated = policy.validate_settings(runtime, &settings);
+    let validated = policy.validate_settings(runtime, &Limits::default(), &settings);
     if let Some(field) = &case.settings_error {
         return match validated {
             Err(RuntimeError::Settings { problems, .. })

@@ -2,11 +2,15 @@
 //!
 //! An entry is keyed by the sha256 of the component, and of everything that makes
 //! compiled code valid: the wasmtime version, the target and the engine settings
-//! (wasmtime's precompile compatibility hash). Its file starts with the sha256 of
-//! the compiled bytes, checked on every load: a corrupt or truncated entry is
-//! recompiled, never run.
+//! (wasmtime's precompile compatibility hash). Loading an entry runs its native
+//! code, so its file starts with an HMAC-SHA256, under the user's cache key (see
+//! `cache_key`), of the component digest, the engine key and the compiled bytes.
+//! An entry that does not verify (written by someone else, moved from another
+//! component's name, corrupt or truncated) is refused and recompiled, never run.
 
+use crate::cache_key::{self, Refused};
 use crate::error::{Error, Result};
+use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use std::hash::{Hash, Hasher};
 use std::io::Write;
@@ -14,11 +18,16 @@ use std::path::{Path, PathBuf};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
+/// Bytes of the HMAC-SHA256 at the start of an entry.
+const MAC_LEN: usize = 32;
+
 /// A directory of precompiled components.
 pub struct ComponentCache {
     dir: PathBuf,
     /// Hex sha256 of the engine's compatibility hash.
     engine_key: String,
+    /// The user's secret: only entries MACed with it are loaded.
+    key: [u8; 32],
 }
 
 /// Feeds `Hash` output into sha256, so the key is stable across runs.
@@ -35,46 +44,91 @@ impl Hasher for Sha256Hasher {
 }
 
 impl ComponentCache {
-    /// Opens (creating if needed) a cache directory for this engine.
-    pub fn new(dir: PathBuf, engine: &Engine) -> Result<ComponentCache> {
+    /// Opens (creating if needed) a cache directory for this engine, with the key
+    /// at `key_path` (created on first use). `Ok(None)` when the directory or the
+    /// key is not safe to use (another user can write it): gate then compiles
+    /// every component and says why once.
+    pub fn new(dir: PathBuf, key_path: &Path, engine: &Engine) -> Result<Option<ComponentCache>> {
         create_private_dir(&dir).map_err(|source| Error::Cache {
             path: dir.clone(),
             what: "cannot create the directory",
             source,
         })?;
+        let key = match cache_key::check_not_writable_by_others(&dir)
+            .and_then(|()| refuse_key_inside(&dir, key_path))
+            .and_then(|()| cache_key::load_or_create(key_path))
+        {
+            Ok(key) => key,
+            Err(refused) => {
+                tracing::warn!(%refused, "component cache disabled; every policy is compiled");
+                return Ok(None);
+            }
+        };
         let mut hasher = Sha256Hasher(Sha256::new());
         engine.precompile_compatibility_hash().hash(&mut hasher);
-        Ok(ComponentCache {
+        Ok(Some(ComponentCache {
             dir,
             engine_key: hex::encode(hasher.0.finalize()),
-        })
+            key,
+        }))
     }
 
-    /// The file for a component digest (`sha256:...`).
+    /// The MAC of an entry: what it is (digest, engine) and what it holds.
+    fn mac(&self, digest: &str) -> Hmac<Sha256> {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key)
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        mac.update(b"gate component cache v2\0");
+        mac.update(digest.as_bytes());
+        mac.update(b"\0");
+        mac.update(self.engine_key.as_bytes());
+        mac.update(b"\0");
+        mac
+    }
+
+    /// The file for a component digest (`sha256:...`). The name changes with the
+    /// entry format, so entries of older gates are never read (they only linger),
+    /// and with the key: users (or CI jobs) with different keys sharing a directory
+    /// each find their own entries, and a file at one of this user's names that does
+    /// not verify was put there by someone else.
     pub fn path_for(&self, digest: &str) -> PathBuf {
+        let key_id = Sha256::new()
+            .chain_update(b"gate cache key id\0")
+            .chain_update(self.key)
+            .finalize();
         let key = Sha256::new()
             .chain_update(digest.as_bytes())
             .chain_update(b"\0")
             .chain_update(self.engine_key.as_bytes())
+            .chain_update(b"\0hmac-v2\0")
+            .chain_update(key_id)
             .finalize();
         self.dir.join(format!("{}.cwasm", hex::encode(key)))
     }
 
-    /// Loads a precompiled component, or `None` if it is absent or corrupt.
+    /// Loads a precompiled component, or `None` if it is absent or does not
+    /// verify.
     pub fn load(&self, engine: &Engine, digest: &str) -> Option<Component> {
         let path = self.path_for(digest);
         let bytes = std::fs::read(&path).ok()?;
-        let checked = (bytes.len() > 32)
-            .then(|| bytes.split_at(32))
-            .filter(|(sum, body)| Sha256::digest(body).as_slice() == *sum);
-        let Some((_, body)) = checked else {
-            tracing::warn!(path = %path.display(), "corrupt cache entry; recompiling");
+        let verified = (bytes.len() > MAC_LEN)
+            .then(|| bytes.split_at(MAC_LEN))
+            .filter(|(tag, body)| {
+                let mut mac = self.mac(digest);
+                mac.update(body);
+                mac.verify_slice(tag).is_ok()
+            });
+        let Some((_, body)) = verified else {
+            tracing::warn!(
+                path = %path.display(),
+                "cache entry refused: not written by this user's gate for this component \
+                 (or damaged); recompiling"
+            );
             return None;
         };
-        // SAFETY: `body` was written by `Component::serialize` of an engine with the
-        // same compatibility hash (the file name says so), and its sha256 matches
-        // the one stored beside it, so it is the bytes wasmtime produced. The cache
-        // directory is created private to the user.
+        // SAFETY: `body` verified under this user's secret key, bound to this
+        // component digest and engine: it is exactly what this user's gate wrote
+        // with `Component::serialize` for this component, for an engine with the
+        // same compatibility hash. Nobody without the key can produce such a file.
         #[allow(unsafe_code)]
         let component = unsafe { Component::deserialize(engine, body) };
         match component {
@@ -92,17 +146,40 @@ impl ComponentCache {
         let result = component
             .serialize()
             .map_err(std::io::Error::other)
-            .and_then(|body| write_atomically(&path, &body));
+            .and_then(|body| {
+                let mut mac = self.mac(digest);
+                mac.update(&body);
+                write_atomically(&path, &mac.finalize().into_bytes(), &body)
+            });
         if let Err(e) = result {
             tracing::warn!(path = %path.display(), error = %e, "cannot write cache entry");
         }
     }
 }
 
-fn write_atomically(path: &Path, body: &[u8]) -> std::io::Result<()> {
+/// The key must not travel with the cache: a key inside the directory would be
+/// copied, restored or planted along with the entries.
+fn refuse_key_inside(dir: &Path, key_path: &Path) -> Result<(), Refused> {
+    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_owned());
+    let key_dir = key_path
+        .parent()
+        .map(|p| p.canonicalize().unwrap_or_else(|_| p.to_owned()));
+    if key_dir.is_some_and(|k| k.starts_with(&dir)) {
+        return Err(Refused {
+            path: key_path.to_owned(),
+            why: format!(
+                "the cache key must not be inside the cache {}",
+                dir.display()
+            ),
+        });
+    }
+    Ok(())
+}
+
+fn write_atomically(path: &Path, tag: &[u8], body: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut file = tempfile::NamedTempFile::new_in(dir)?;
-    file.write_all(&Sha256::digest(body))?;
+    file.write_all(tag)?;
     file.write_all(body)?;
     file.as_file().sync_all()?;
     file.persist(path).map_err(|e| e.error)?;

@@ -4,12 +4,13 @@
 use crate::error::{Error, LimitKind};
 use crate::guest::Runtime;
 use crate::limits::Limits;
-use crate::policy::{CompiledPolicy, Verdict};
+use crate::policy::{CallContext, CompiledPolicy, Verdict};
 use chrono::{DateTime, Utc};
-use gate_core::Resource;
 use gate_core::bundle::{Exception, Mode};
+use gate_core::report::ClusterInfo;
 use gate_core::report::{Action, AppliedException, ErrorEntry, Finding, Notice, Passed, Violation};
 use gate_core::selector::any_matches;
+use gate_core::{Admission, Operation, Resource};
 use rayon::prelude::*;
 use std::sync::Arc;
 
@@ -38,7 +39,15 @@ pub struct BoundPolicy {
 }
 
 impl BoundPolicy {
-    fn judges(&self, resource: &Resource, default_namespace: Option<&str>) -> bool {
+    fn judges(
+        &self,
+        resource: &Resource,
+        default_namespace: Option<&str>,
+        operation: Option<Operation>,
+    ) -> bool {
+        if operation.is_some_and(|op| !self.policy.info.judges_operation(op)) {
+            return false;
+        }
         let (group, version) = resource.group_version();
         if !any_matches(&self.policy.info.targets, group, version, resource.kind()) {
             return false;
@@ -82,6 +91,11 @@ pub struct RenderOptions {
     pub default_namespace: Option<String>,
     /// The time exceptions are checked against.
     pub now: DateTime<Utc>,
+    /// What is known of the target cluster; every policy is told.
+    pub cluster: ClusterInfo,
+    /// At admission: the operation and the stored object. Policies that do not
+    /// judge the operation are skipped.
+    pub admission: Option<Admission>,
 }
 
 /// What evaluating a render produced, for a report.
@@ -118,17 +132,21 @@ pub fn evaluate_render(
         notices: expired_exceptions(policies, options.now),
         ..RenderOutcome::default()
     };
+    let default_ns = options.default_namespace.as_deref();
+    // Policies see a namespaced object without a namespace in the one it will
+    // land in, as kubectl would place it; the report says it was assumed.
     let tapes: Vec<Vec<u8>> = resources
         .par_iter()
-        .map(|r| gate_tape::encode(&r.object))
+        .map(|r| gate_tape::encode(&r.as_judged(default_ns)))
         .collect();
-    let default_ns = options.default_namespace.as_deref();
+    let operation = options.admission.as_ref().map(|a| a.operation);
+    let context = CallContext::new(&options.cluster, options.admission.as_ref());
 
     let mut jobs = Vec::new();
     let mut inventories = Vec::with_capacity(policies.len());
     for (p, bound) in policies.iter().enumerate() {
         let targets: Vec<usize> = (0..resources.len())
-            .filter(|&i| bound.judges(&resources[i], default_ns))
+            .filter(|&i| bound.judges(&resources[i], default_ns, operation))
             .collect();
         outcome.evaluations += targets.len();
         let inventory: Vec<&[u8]> = (0..resources.len())
@@ -147,7 +165,7 @@ pub fn evaluate_render(
 
     let results: Vec<(usize, usize, Result<Verdict, Error>)> = jobs
         .par_iter()
-        .flat_map_iter(|job| run_job(runtime, job, &inventories[job.policy], &tapes))
+        .flat_map_iter(|job| run_job(runtime, job, &inventories[job.policy], &tapes, &context))
         .collect();
 
     let mut judged: Vec<_> = results.into_iter().collect();
@@ -172,7 +190,7 @@ pub fn evaluate_render(
             Err(error) => outcome.errors.push(ErrorEntry {
                 message: format!("{}: {error}", resource.origin),
                 policy: Some(bound.name.clone()),
-                object: Some(resource.object_ref()),
+                object: Some(resource.object_ref_in(default_ns)),
                 file: None,
                 line: None,
             }),
@@ -189,13 +207,19 @@ fn run_job(
     job: &Job<'_>,
     inventory: &[&[u8]],
     tapes: &[Vec<u8>],
+    context: &CallContext,
 ) -> Vec<(usize, usize, Result<Verdict, Error>)> {
     let bound = job.bound;
     let call = |objects: &[usize]| {
         let batch: Vec<&[u8]> = objects.iter().map(|&i| tapes[i].as_slice()).collect();
-        bound
-            .policy
-            .evaluate(runtime, &bound.limits, &bound.settings, inventory, &batch)
+        bound.policy.evaluate_in(
+            runtime,
+            &bound.limits,
+            &bound.settings,
+            inventory,
+            &batch,
+            context,
+        )
     };
     match call(&job.objects) {
         Ok(verdicts) => job
@@ -269,7 +293,7 @@ fn finding(
         (None, Mode::Enforce) => Action::Deny,
     };
     Finding {
-        object: resource.object_ref(),
+        object: resource.object_ref_in(default_ns),
         policy: bound.name.clone(),
         action,
         exception,

@@ -11,7 +11,7 @@ pub enum LimitKind {
     Memory,
     /// The WebAssembly call stack.
     Stack,
-    /// The size of the returned verdicts.
+    /// The size of what one call returns, as the host lifts it.
     Output,
 }
 
@@ -52,6 +52,15 @@ pub enum Error {
         limit: LimitKind,
         /// The limit's value.
         detail: String,
+    },
+
+    /// The policy tried to wait (for a clock or for I/O), which policies may not do.
+    #[error("policy {policy}: tried to block in {call}; policies may not wait for time or I/O")]
+    Blocked {
+        /// The policy.
+        policy: String,
+        /// The WASI call it made.
+        call: &'static str,
     },
 
     /// The policy trapped (a panic, `unreachable`, an out-of-bounds access ...).
@@ -112,6 +121,7 @@ impl Error {
         match self {
             Error::Load { policy, .. }
             | Error::Limit { policy, .. }
+            | Error::Blocked { policy, .. }
             | Error::Trap { policy, .. }
             | Error::Failed { policy, .. }
             | Error::Contract { policy, .. }

@@ -1,7 +1,8 @@
 //! The wasmtime engine, the store each call runs in, and what a policy may touch.
 
-use crate::bindings::PolicyPre;
 use crate::cache::ComponentCache;
+use crate::cache_key::default_key_path;
+use crate::contract::ContractPre;
 use crate::error::{Error, Result};
 use crate::limits::Limits;
 use std::path::PathBuf;
@@ -9,11 +10,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
-use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::component::{Component, Linker, Resource, ResourceTable};
 use wasmtime::{
     Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig, ResourceLimiter,
-    Store,
+    Store, StoreContextMut,
 };
+use wasmtime_wasi::p2::DynPollable;
+use wasmtime_wasi::p2::bindings::sync::io::poll::HostPollable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{
     HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView,
@@ -25,11 +28,21 @@ const EPOCH_TICK: Duration = Duration::from_millis(5);
 /// How much of a policy's stderr (its panic message) is kept for errors.
 const STDERR_CAPACITY: usize = 8 * 1024;
 
+/// The `wasi:io/poll` interface as wasmtime-wasi links it (guests importing any
+/// 0.2.x version resolve to it). Its two blocking functions are replaced.
+const WASI_POLL: &str = "wasi:io/poll@0.2.12";
+
+/// Linear memories one component may have; together they share its memory limit.
+const MEMORIES_PER_COMPONENT: u32 = 4;
+
 /// How the runtime is set up.
 #[derive(Debug, Clone, Default)]
 pub struct RuntimeConfig {
     /// Where precompiled components are cached; `None` compiles every time.
     pub cache_dir: Option<PathBuf>,
+    /// The file of the key that authenticates cache entries (created on first
+    /// use); `None` for `$XDG_CONFIG_HOME/gate/cache.key`. Never inside `cache_dir`.
+    pub cache_key: Option<PathBuf>,
     /// How many instances may run at once (defaults to the number of CPUs).
     pub max_concurrency: Option<usize>,
 }
@@ -58,6 +71,7 @@ impl Runtime {
             .total_core_instances(slots * 8)
             .total_memories(slots)
             .total_tables(slots * 2)
+            .max_memories_per_component(MEMORIES_PER_COMPONENT)
             .max_memory_size(Limits::MAX_MEMORY_BYTES);
 
         let mut wasm = Config::new();
@@ -71,11 +85,19 @@ impl Runtime {
 
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(Error::Engine)?;
+        refuse_blocking(&mut linker).map_err(Error::Engine)?;
 
-        let cache = config
-            .cache_dir
-            .map(|dir| ComponentCache::new(dir, &engine))
-            .transpose()?;
+        let cache = match (config.cache_dir, config.cache_key.or_else(default_key_path)) {
+            (Some(dir), Some(key)) => ComponentCache::new(dir, &key, &engine)?,
+            (Some(dir), None) => {
+                tracing::warn!(
+                    dir = %dir.display(),
+                    "component cache disabled: no place for its key (set HOME or XDG_CONFIG_HOME)"
+                );
+                None
+            }
+            (None, _) => None,
+        };
         let ticker = EpochTicker::start(engine.clone())
             .map_err(|e| Error::Engine(wasmtime::Error::new(e)))?;
         Ok(Runtime {
@@ -106,9 +128,14 @@ impl Runtime {
         Ok((component, false))
     }
 
-    /// Links a component and prepares it for fast instantiation.
-    pub(crate) fn prepare(&self, component: &Component) -> wasmtime::Result<PolicyPre<GuestState>> {
-        PolicyPre::new(self.linker.instantiate_pre(component)?)
+    /// Links a component, checks it against the contract version it was built
+    /// for, and prepares it for fast instantiation.
+    pub(crate) fn prepare(&self, component: &Component) -> Result<ContractPre, String> {
+        let pre = self
+            .linker
+            .instantiate_pre(component)
+            .map_err(|e| format!("{e:#}"))?;
+        ContractPre::new(component, pre)
     }
 
     /// A fresh store for one call: empty WASI context, memory limit, fuel and deadline.
@@ -130,6 +157,7 @@ impl Runtime {
             table: ResourceTable::new(),
             limiter: MemoryLimiter {
                 max_bytes: limits.memory_bytes,
+                total_bytes: 0,
                 hit: false,
             },
             stderr,
@@ -139,12 +167,74 @@ impl Runtime {
         store
             .set_fuel(limits.fuel_for(objects))
             .map_err(Error::Engine)?;
+        // Bounds what the host lifts out of the guest in one call, before it
+        // allocates: string bytes plus, for each list entry, the size of its host
+        // value. A million empty violations cost tens of megabytes, not zero.
+        store.set_hostcall_fuel(limits.max_output_bytes);
         let ticks = limits.timeout.as_millis() / EPOCH_TICK.as_millis() + 1;
         store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
         store.epoch_deadline_trap();
         Ok(store)
     }
 }
+
+/// Replaces the two functions of `wasi:io/poll` that wait (`poll` and
+/// `pollable.block`) with ones that return at once when something is ready and
+/// otherwise trap with [`Blocked`]. Waiting happens in host code, where neither
+/// fuel nor the epoch deadline can stop it; every other way to wait (clock
+/// subscriptions, stream readiness) goes through these two.
+fn refuse_blocking(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
+    linker.allow_shadowing(true);
+    let mut poll = linker.instance(WASI_POLL)?;
+    poll.func_wrap(
+        "poll",
+        |mut store: StoreContextMut<'_, GuestState>,
+         (pollables,): (Vec<Resource<DynPollable>>,)| {
+            let table = &mut store.data_mut().table;
+            let mut ready = Vec::new();
+            for (index, pollable) in (0u32..).zip(pollables) {
+                if HostPollable::ready(table, pollable)? {
+                    ready.push(index);
+                }
+            }
+            if ready.is_empty() {
+                return Err(wasmtime::Error::new(Blocked {
+                    call: "wasi:io/poll.poll",
+                }));
+            }
+            Ok((ready,))
+        },
+    )?;
+    poll.func_wrap(
+        "[method]pollable.block",
+        |mut store: StoreContextMut<'_, GuestState>, (pollable,): (Resource<DynPollable>,)| {
+            if HostPollable::ready(&mut store.data_mut().table, pollable)? {
+                Ok(())
+            } else {
+                Err(wasmtime::Error::new(Blocked {
+                    call: "wasi:io/poll.pollable.block",
+                }))
+            }
+        },
+    )?;
+    linker.allow_shadowing(false);
+    Ok(())
+}
+
+/// The error a call that would wait fails with.
+#[derive(Debug)]
+pub(crate) struct Blocked {
+    /// The WASI function.
+    pub(crate) call: &'static str,
+}
+
+impl std::fmt::Display for Blocked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} would block", self.call)
+    }
+}
+
+impl std::error::Error for Blocked {}
 
 /// The state of one store: what the policy's imports may touch.
 pub(crate) struct GuestState {
@@ -163,10 +253,13 @@ impl WasiView for GuestState {
     }
 }
 
-/// Caps linear memory and remembers that the cap was hit, so that the error can
-/// name the limit rather than the allocation failure it causes.
+/// Caps the linear memory of the whole component (every memory of the store
+/// together) and remembers that the cap was hit, so that the error can name the
+/// limit rather than the allocation failure it causes.
 pub(crate) struct MemoryLimiter {
     max_bytes: usize,
+    /// The sum of the sizes of every memory of the store.
+    total_bytes: usize,
     pub(crate) hit: bool,
 }
 
@@ -183,16 +276,22 @@ impl std::fmt::Display for MemoryLimitHit {
 impl std::error::Error for MemoryLimitHit {}
 
 impl ResourceLimiter for MemoryLimiter {
+    /// Called when a memory is created (`current` 0) and each time one grows.
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired > self.max_bytes {
+        let total = self
+            .total_bytes
+            .saturating_sub(current)
+            .saturating_add(desired);
+        if total > self.max_bytes {
             self.hit = true;
             return Err(wasmtime::Error::new(MemoryLimitHit));
         }
+        self.total_bytes = total;
         Ok(true)
     }
 
@@ -261,5 +360,51 @@ impl Drop for EpochTicker {
             thread.thread().unpark();
             let _ = thread.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    /// Three core instances, each with one memory of 8 MiB (128 pages).
+    const THREE_MEMORIES: &str = r#"
+        (component
+          (core module $a (memory 128))
+          (core module $b (memory 128))
+          (core module $c (memory 128))
+          (core instance (instantiate $a))
+          (core instance (instantiate $b))
+          (core instance (instantiate $c)))
+    "#;
+
+    fn instantiate(runtime: &Runtime, memory_mib: usize) -> (wasmtime::Result<()>, bool) {
+        let bytes = wat::parse_str(THREE_MEMORIES).unwrap();
+        let component = Component::new(&runtime.engine, bytes).unwrap();
+        let limits = Limits {
+            memory_bytes: memory_mib << 20,
+            ..Limits::default()
+        };
+        let mut store = runtime.store(&limits, 0).unwrap();
+        let result = runtime.linker.instantiate(&mut store, &component).map(drop);
+        (result, store.data().limiter.hit)
+    }
+
+    #[test]
+    fn the_memory_limit_holds_for_every_memory_of_a_component_together() {
+        let runtime = Runtime::new(RuntimeConfig::default()).unwrap();
+        // Each memory (8 MiB) is under 16 MiB; together (24 MiB) they are over.
+        let (result, hit) = instantiate(&runtime, 16);
+        assert!(hit, "the limiter must count the memories together");
+        assert!(
+            result
+                .unwrap_err()
+                .downcast_ref::<MemoryLimitHit>()
+                .is_some()
+        );
+        let (result, hit) = instantiate(&runtime, 24);
+        assert!(result.is_ok() && !hit, "24 MiB holds all three");
     }
 }

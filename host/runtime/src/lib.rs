@@ -4,12 +4,15 @@
 //!   allocator), the linker with an empty WASI context, and the disk cache of
 //!   precompiled components.
 //! - [`CompiledPolicy`] is one loaded component: its self-description and an
-//!   `InstancePre` from which every batch gets a fresh instance.
+//!   `InstancePre` from which every batch gets a fresh instance. Components built
+//!   against `gate:policy@0.2.0` and `@0.1.0` both run (see `contract`).
 //! - [`evaluate_render`] judges every object of a render with every bound policy,
 //!   in parallel, and returns the findings and errors for a report.
 
 mod bindings;
 mod cache;
+mod cache_key;
+mod contract;
 mod engine;
 mod error;
 mod guest;
@@ -17,8 +20,9 @@ mod limits;
 mod policy;
 
 pub use cache::ComponentCache;
+pub use cache_key::default_key_path;
 pub use engine::{BoundPolicy, RenderOptions, RenderOutcome, evaluate_render};
 pub use error::{Error, LimitKind, Result};
 pub use guest::{Runtime, RuntimeConfig};
 pub use limits::Limits;
-pub use policy::{CompiledPolicy, SettingsProblem, Verdict, digest_of};
+pub use policy::{CallContext, CompiledPolicy, SettingsProblem, Verdict, digest_of};

@@ -3,7 +3,8 @@
 use gate_core::bundle::LimitsSpec;
 use std::time::Duration;
 
-/// Limits applied to every call into a policy.
+/// Limits applied to every call into a policy: `describe`, `validate-settings`
+/// and `evaluate` alike.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Wall-clock time for one call (a batch), enforced by epoch interruption.
@@ -12,9 +13,10 @@ pub struct Limits {
     pub fuel_per_object: u64,
     /// Fuel for the fixed work of a call (decoding settings, building the policy).
     pub base_fuel: u64,
-    /// Linear memory, in bytes.
+    /// Linear memory of the whole component (all its memories together), in bytes.
     pub memory_bytes: usize,
-    /// Total bytes of messages and paths one call may return.
+    /// What one call may return, as the host lifts it: string bytes plus the
+    /// host size of every list entry (wasmtime's hostcall fuel).
     pub max_output_bytes: usize,
 }
 

@@ -1,11 +1,13 @@
 //! One loaded policy component, and the calls into it.
 
-use crate::bindings::{self as wit, PolicyPre};
+use crate::bindings::v2 as wit;
+use crate::contract::{ContractInstance, ContractPre, EvaluateCall};
 use crate::error::{Error, LimitKind, Result};
-use crate::guest::{GuestState, MemoryLimitHit, Runtime};
+use crate::guest::{Blocked, GuestState, MemoryLimitHit, Runtime};
 use crate::limits::Limits;
 use gate_core::report::{Control, PolicyInfo, Severity, Violation};
 use gate_core::selector::KindSelector;
+use gate_core::{Admission, Operation};
 use sha2::{Digest, Sha256};
 use wasmtime::{Store, Trap};
 
@@ -19,7 +21,63 @@ pub struct CompiledPolicy {
     pub source: String,
     /// Whether it was loaded from the precompiled cache.
     pub from_cache: bool,
-    pre: PolicyPre<GuestState>,
+    pre: ContractPre,
+}
+
+/// What a policy is told besides its objects: the cluster and, at admission, the
+/// request. Built once per render and shared by every call.
+#[derive(Debug, Clone)]
+pub struct CallContext {
+    cluster: wit::ClusterInfo,
+    admission: Option<wit::AdmissionRequest>,
+}
+
+impl Default for CallContext {
+    /// Nothing known of the cluster, no admission request.
+    fn default() -> Self {
+        CallContext {
+            cluster: wit::ClusterInfo {
+                kube_version: None,
+                api_versions: Vec::new(),
+            },
+            admission: None,
+        }
+    }
+}
+
+impl CallContext {
+    /// The context of a render: the cluster facts, and the admission request
+    /// when there is one (its stored object is encoded as a tape here, once).
+    pub fn new(cluster: &gate_core::report::ClusterInfo, admission: Option<&Admission>) -> Self {
+        CallContext {
+            cluster: wit::ClusterInfo {
+                kube_version: cluster.kube_version.clone(),
+                api_versions: cluster.api_versions.clone(),
+            },
+            admission: admission.map(|a| wit::AdmissionRequest {
+                operation: operation(a.operation),
+                old_object: a.old_object.as_ref().map(gate_tape::encode),
+            }),
+        }
+    }
+}
+
+fn operation(op: Operation) -> wit::Operation {
+    match op {
+        Operation::Create => wit::Operation::Create,
+        Operation::Update => wit::Operation::Update,
+        Operation::Delete => wit::Operation::Delete,
+        Operation::Connect => wit::Operation::Connect,
+    }
+}
+
+fn core_operation(op: wit::Operation) -> Operation {
+    match op {
+        wit::Operation::Create => Operation::Create,
+        wit::Operation::Update => Operation::Update,
+        wit::Operation::Delete => Operation::Delete,
+        wit::Operation::Connect => Operation::Connect,
+    }
 }
 
 /// One problem with settings, as the policy reported it.
@@ -74,13 +132,15 @@ fn selector(s: wit::KindSelector) -> KindSelector {
 }
 
 impl CompiledPolicy {
-    /// Compiles (or loads from cache) a component, links it, and asks it to describe itself.
-    /// `source` names it in errors; `digest` may be given when already known.
+    /// Compiles (or loads from cache) a component, links it, and asks it to describe
+    /// itself under `limits`. `source` names it in errors; `digest` may be given
+    /// when already known.
     pub fn load(
         runtime: &Runtime,
         source: &str,
         bytes: &[u8],
         digest: Option<&str>,
+        limits: &Limits,
     ) -> Result<CompiledPolicy> {
         let digest = digest.map_or_else(|| digest_of(bytes), str::to_owned);
         let load_error = |detail: String| Error::Load {
@@ -91,9 +151,7 @@ impl CompiledPolicy {
             Error::Load { detail, .. } => load_error(detail),
             other => other,
         })?;
-        let pre = runtime
-            .prepare(&component)
-            .map_err(|e| load_error(format!("{e:#}")))?;
+        let pre = runtime.prepare(&component).map_err(load_error)?;
         let mut policy = CompiledPolicy {
             info: placeholder_info(),
             digest,
@@ -101,8 +159,13 @@ impl CompiledPolicy {
             from_cache,
             pre,
         };
-        policy.info = policy.describe(runtime)?;
+        policy.info = policy.describe(runtime, limits)?;
         Ok(policy)
+    }
+
+    /// The version of the `gate:policy` contract the component implements.
+    pub fn contract_version(&self) -> &'static str {
+        self.pre.version()
     }
 
     /// The name errors use: the policy's own name once known, else its source.
@@ -114,11 +177,8 @@ impl CompiledPolicy {
         }
     }
 
-    fn describe(&self, runtime: &Runtime) -> Result<PolicyInfo> {
-        let limits = Limits::default();
-        let raw = self.call(runtime, &limits, 0, |policy, store| {
-            policy.call_describe(store)
-        })?;
+    fn describe(&self, runtime: &Runtime, limits: &Limits) -> Result<PolicyInfo> {
+        let raw = self.call(runtime, limits, 0, |policy, store| policy.describe(store))?;
         let contract = |detail: String| Error::Contract {
             policy: self.source.clone(),
             detail,
@@ -153,14 +213,19 @@ impl CompiledPolicy {
                     title: c.title,
                 })
                 .collect(),
+            operations: raw.operations.into_iter().map(core_operation).collect(),
         })
     }
 
-    /// Asks the policy to check settings (a JSON document).
-    pub fn validate_settings(&self, runtime: &Runtime, settings: &str) -> Result<()> {
-        let limits = Limits::default();
-        let outcome = self.call(runtime, &limits, 0, |policy, store| {
-            policy.call_validate_settings(store, settings)
+    /// Asks the policy to check settings (a JSON document), under `limits`.
+    pub fn validate_settings(
+        &self,
+        runtime: &Runtime,
+        limits: &Limits,
+        settings: &str,
+    ) -> Result<()> {
+        let outcome = self.call(runtime, limits, 0, |policy, store| {
+            policy.validate_settings(store, settings)
         })?;
         outcome.map_err(|errors| Error::Settings {
             policy: self.label().to_owned(),
@@ -174,7 +239,8 @@ impl CompiledPolicy {
         })
     }
 
-    /// Judges a batch of objects (tapes) in a fresh instance.
+    /// Judges a batch of objects (tapes) in a fresh instance, with no cluster facts
+    /// and no admission request.
     pub fn evaluate(
         &self,
         runtime: &Runtime,
@@ -183,13 +249,30 @@ impl CompiledPolicy {
         inventory: &[&[u8]],
         objects: &[&[u8]],
     ) -> Result<Vec<Verdict>> {
-        let request = wit::Evaluation {
-            settings: settings.to_owned(),
-            inventory: inventory.iter().map(|t| t.to_vec()).collect(),
-            objects: objects.iter().map(|t| t.to_vec()).collect(),
+        let context = CallContext::default();
+        self.evaluate_in(runtime, limits, settings, inventory, objects, &context)
+    }
+
+    /// Judges a batch of objects (tapes) in a fresh instance, telling the policy
+    /// what `context` holds.
+    pub fn evaluate_in(
+        &self,
+        runtime: &Runtime,
+        limits: &Limits,
+        settings: &str,
+        inventory: &[&[u8]],
+        objects: &[&[u8]],
+        context: &CallContext,
+    ) -> Result<Vec<Verdict>> {
+        let call = EvaluateCall {
+            settings,
+            inventory,
+            objects,
+            cluster: &context.cluster,
+            admission: context.admission.as_ref(),
         };
         let outcome = self.call(runtime, limits, objects.len(), |policy, store| {
-            policy.call_evaluate(store, &request)
+            policy.evaluate(store, &call)
         })?;
         let verdicts = outcome.map_err(|message| Error::Failed {
             policy: self.label().to_owned(),
@@ -202,23 +285,6 @@ impl CompiledPolicy {
                     "returned {} verdicts for {} objects",
                     verdicts.len(),
                     objects.len()
-                ),
-            });
-        }
-        let output: usize = verdicts
-            .iter()
-            .map(|v| match v {
-                wit::Verdict::Allowed => 0,
-                wit::Verdict::Denied(vs) => vs.iter().map(|v| v.message.len() + v.path.len()).sum(),
-            })
-            .sum();
-        if output > limits.max_output_bytes {
-            return Err(Error::Limit {
-                policy: self.label().to_owned(),
-                limit: LimitKind::Output,
-                detail: format!(
-                    "{output} bytes returned, {} allowed",
-                    limits.max_output_bytes
                 ),
             });
         }
@@ -255,7 +321,7 @@ impl CompiledPolicy {
         runtime: &Runtime,
         limits: &Limits,
         objects: usize,
-        f: impl FnOnce(&wit::Policy, &mut Store<GuestState>) -> wasmtime::Result<T>,
+        f: impl FnOnce(&ContractInstance, &mut Store<GuestState>) -> wasmtime::Result<T>,
     ) -> Result<T> {
         let mut store = runtime.store(limits, objects)?;
         let result = self
@@ -302,6 +368,20 @@ impl CompiledPolicy {
             }
             _ => {}
         }
+        if let Some(blocked) = error.downcast_ref::<Blocked>() {
+            return Error::Blocked {
+                policy,
+                call: blocked.call,
+            };
+        }
+        // wasmtime's error for hostcall fuel is private: its message is all there is.
+        // The hostile output tests fail if a wasmtime upgrade changes it.
+        if format!("{error:#}").contains(HOSTCALL_FUEL_EXHAUSTED) {
+            return limit(
+                LimitKind::Output,
+                format!("{} bytes lifted from one call", limits.max_output_bytes),
+            );
+        }
         let stderr = store.data().stderr.contents();
         let stderr = String::from_utf8_lossy(&stderr);
         // One line, without the standard library's advice about RUST_BACKTRACE.
@@ -323,6 +403,9 @@ impl CompiledPolicy {
         Error::Trap { policy, detail }
     }
 }
+
+/// What wasmtime says when a call returns more than its hostcall fuel allows.
+const HOSTCALL_FUEL_EXHAUSTED: &str = "fuel allocated for hostcalls has been exhausted";
 
 fn first_line(text: &str) -> String {
     text.lines().next().unwrap_or_default().to_owned()
@@ -351,5 +434,6 @@ fn placeholder_info() -> PolicyInfo {
         inventory: Vec::new(),
         settings_schema: serde_json::Value::Null,
         controls: Vec::new(),
+        operations: Vec::new(),
     }
 }

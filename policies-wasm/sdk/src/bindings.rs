@@ -1,6 +1,6 @@
 //! The generated bindings of the `gate:policy` world. Policies rarely need them
 //! directly: implement [`crate::Policy`] and use [`crate::export_policy!`].
-#![allow(missing_docs)]
+#![allow(missing_docs, clippy::too_many_arguments)]
 
 wit_bindgen::generate!({
     path: "../../wit",
@@ -11,4 +11,6 @@ wit_bindgen::generate!({
     runtime_path: "::gate_policy_sdk::wit_bindgen::rt",
 });
 
-pub use gate::policy::types::{Control, KindSelector, Severity, Violation};
+pub use gate::policy::types::{
+    AdmissionRequest, ClusterInfo, Control, KindSelector, Operation, Severity, Violation,
+};

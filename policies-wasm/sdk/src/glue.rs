@@ -2,7 +2,7 @@
 //! objects, and converting results.
 
 use crate::bindings as wit;
-use crate::object::{Object, Render};
+use crate::object::{Admission, Cluster, Object, Operation, Render};
 use crate::policy::{Control, Info, KindSelector, Policy, SettingsError, Severity, Violation};
 
 fn severity(s: Severity) -> wit::Severity {
@@ -39,6 +39,24 @@ fn violation(v: Violation) -> wit::Violation {
     }
 }
 
+fn operation(op: Operation) -> wit::Operation {
+    match op {
+        Operation::Create => wit::Operation::Create,
+        Operation::Update => wit::Operation::Update,
+        Operation::Delete => wit::Operation::Delete,
+        Operation::Connect => wit::Operation::Connect,
+    }
+}
+
+fn sdk_operation(op: wit::Operation) -> Operation {
+    match op {
+        wit::Operation::Create => Operation::Create,
+        wit::Operation::Update => Operation::Update,
+        wit::Operation::Delete => Operation::Delete,
+        wit::Operation::Connect => Operation::Connect,
+    }
+}
+
 fn settings_error(e: SettingsError) -> wit::SettingsError {
     wit::SettingsError {
         field: e.field,
@@ -61,6 +79,7 @@ pub fn describe<P: Policy>() -> wit::PolicyInfo {
         inventory: info.inventory.into_iter().map(selector).collect(),
         settings_schema: serde_json::to_string(&schema).unwrap_or_default(),
         controls: info.controls.into_iter().map(control).collect(),
+        operations: info.operations.into_iter().map(operation).collect(),
     }
 }
 
@@ -104,7 +123,28 @@ pub fn evaluate<P: Policy>(request: wit::Evaluation) -> Result<Vec<wit::Verdict>
         .map(|tape| gate_tape::root(tape).map(Object::new))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| format!("inventory: {e}"))?;
-    let render = Render::new(inventory);
+    let old_object = match request
+        .admission
+        .as_ref()
+        .and_then(|a| a.old_object.as_ref())
+    {
+        Some(tape) => Some(
+            gate_tape::root(tape)
+                .map(Object::new)
+                .map_err(|e| format!("old object: {e}"))?,
+        ),
+        None => None,
+    };
+    let mut render = Render::new(inventory).with_cluster(Cluster {
+        kube_version: request.cluster.kube_version.as_deref(),
+        api_versions: &request.cluster.api_versions,
+    });
+    if let Some(admission) = &request.admission {
+        render = render.with_admission(Admission {
+            operation: sdk_operation(admission.operation),
+            old_object,
+        });
+    }
     request
         .objects
         .iter()

@@ -27,7 +27,9 @@
 //! export_policy!(NoLatest);
 //! ```
 //!
-//! The SDK owns the bindings of the WIT contract (`wit/policy.wit`), decodes the
+//! The SDK owns the bindings of the WIT contract (`wit/policy.wit`,
+//! `gate:policy@0.2.0`), hands each policy the cluster facts and the admission
+//! request through [`Render`], decodes the
 //! settings (errors name the field), and walks pod specs and containers of every
 //! workload kind with exact field paths.
 
@@ -47,7 +49,7 @@ mod security_context;
 pub use gate_tape::{Kind, Node};
 pub use image::ImageRef;
 pub use matching::{LabelSelector, container_exempt, image_matches};
-pub use object::{Object, Render};
+pub use object::{Admission, Cluster, Object, Operation, Render};
 pub use path::FieldPath;
 pub use pod::{Container, ContainerList, PodSpec, Volume, containers, pod_spec, workload_kinds};
 pub use policy::{Control, Info, KindSelector, Policy, SettingsError, Severity, Violation};
@@ -68,8 +70,8 @@ pub mod prelude {
     pub use crate::serde::{self, Deserialize};
     pub use crate::{
         Container, ContainerList, Control, FieldPath, ImageRef, Info, KindSelector, Node, Object,
-        PodSpec, Policy, Render, SettingsError, Severity, Violation, containers, export_policy,
-        pod_spec, workload_kinds,
+        Operation, PodSpec, Policy, Render, SettingsError, Severity, Violation, containers,
+        export_policy, pod_spec, workload_kinds,
     };
 }
 

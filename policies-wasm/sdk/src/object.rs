@@ -87,16 +87,98 @@ impl<'a> Object<'a> {
     }
 }
 
-/// The objects of the render that a policy asked to see (its inventory).
+/// The operation of a Kubernetes admission request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    /// A new object.
+    Create,
+    /// A change to a stored object.
+    Update,
+    /// The deletion of a stored object.
+    Delete,
+    /// A connection to an object (exec, attach, port-forward, proxy).
+    Connect,
+}
+
+/// What the host knows of the target cluster. Every part may be unknown.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Cluster<'a> {
+    /// The Kubernetes version as the front door gives it (`1.31`, `v1.31.2`).
+    pub kube_version: Option<&'a str>,
+    /// The API versions served: `group/version` and `group/version/Kind`.
+    pub api_versions: &'a [String],
+}
+
+/// The admission request the judged object came in.
+#[derive(Clone, Copy, Debug)]
+pub struct Admission<'a> {
+    /// The request's operation.
+    pub operation: Operation,
+    /// The object as stored before the request (UPDATE and DELETE).
+    pub old_object: Option<Object<'a>>,
+}
+
+/// The objects of the render that a policy asked to see (its inventory), and
+/// what the host knows around them: the cluster and the admission request.
 #[derive(Default)]
 pub struct Render<'a> {
     objects: Vec<Object<'a>>,
+    cluster: Cluster<'a>,
+    admission: Option<Admission<'a>>,
 }
 
 impl<'a> Render<'a> {
-    /// A render made of these objects.
+    /// A render made of these objects, with nothing known of the cluster and no
+    /// admission request.
     pub fn new(objects: Vec<Object<'a>>) -> Self {
-        Render { objects }
+        Render {
+            objects,
+            ..Render::default()
+        }
+    }
+
+    /// The same render, for this cluster.
+    pub fn with_cluster(mut self, cluster: Cluster<'a>) -> Self {
+        self.cluster = cluster;
+        self
+    }
+
+    /// The same render, judged at admission.
+    pub fn with_admission(mut self, admission: Admission<'a>) -> Self {
+        self.admission = Some(admission);
+        self
+    }
+
+    /// What is known of the target cluster.
+    pub fn cluster(&self) -> Cluster<'a> {
+        self.cluster
+    }
+
+    /// The cluster's Kubernetes version, when the front door knows it.
+    pub fn kube_version(&self) -> Option<&'a str> {
+        self.cluster.kube_version
+    }
+
+    /// The API versions the cluster serves; empty when unknown.
+    pub fn api_versions(&self) -> &'a [String] {
+        self.cluster.api_versions
+    }
+
+    /// The admission request, when the object is judged at admission; `None` for
+    /// renders judged before apply.
+    pub fn admission(&self) -> Option<Admission<'a>> {
+        self.admission
+    }
+
+    /// The admission operation, when judged at admission.
+    pub fn operation(&self) -> Option<Operation> {
+        self.admission.map(|a| a.operation)
+    }
+
+    /// The object as stored in the cluster before the admission request (UPDATE
+    /// and DELETE).
+    pub fn old_object(&self) -> Option<Object<'a>> {
+        self.admission.and_then(|a| a.old_object)
     }
 
     /// Every object.

@@ -1,6 +1,6 @@
 //! The [`Policy`] trait and the values a policy returns.
 
-use crate::object::{Object, Render};
+use crate::object::{Object, Operation, Render};
 use crate::path::FieldPath;
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
@@ -105,6 +105,8 @@ pub struct Info {
     pub inventory: Vec<KindSelector>,
     /// Controls it supports.
     pub controls: Vec<Control>,
+    /// Admission operations it judges; empty means create and update.
+    pub operations: Vec<Operation>,
 }
 
 impl Info {
@@ -120,6 +122,7 @@ impl Info {
             targets: Vec::new(),
             inventory: Vec::new(),
             controls: Vec::new(),
+            operations: Vec::new(),
         }
     }
 
@@ -162,6 +165,13 @@ impl Info {
     /// Sets the supported controls.
     pub fn controls(mut self, controls: impl IntoIterator<Item = Control>) -> Self {
         self.controls = controls.into_iter().collect();
+        self
+    }
+
+    /// Sets the admission operations judged (default: create and update). List
+    /// `Delete` or `Connect` to be called for those requests too.
+    pub fn operations(mut self, operations: impl IntoIterator<Item = Operation>) -> Self {
+        self.operations = operations.into_iter().collect();
         self
     }
 }

@@ -22,6 +22,7 @@ impl Guest for Hostile {
             inventory: Vec::new(),
             settings_schema: "{}".into(),
             controls: Vec::new(),
+            operations: Vec::new(),
         }
     }
 
