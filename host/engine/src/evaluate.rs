@@ -3,8 +3,9 @@
 use crate::loader::LoadedBundle;
 use crate::sources::Loaded;
 use chrono::{DateTime, Utc};
-use gate_core::Admission;
-use gate_core::report::{Findings, Report, RunContext};
+use gate_core::manifest::Skipped;
+use gate_core::report::{ErrorEntry, Findings, Report, RunContext};
+use gate_core::{Admission, Resource};
 use gate_runtime::{RenderOptions, Runtime, evaluate_render};
 
 /// How a render is judged.
@@ -41,16 +42,50 @@ pub fn evaluate(
     render: Loaded,
     options: &EvaluateOptions,
 ) -> Report {
+    let Loaded {
+        resources,
+        skipped,
+        errors,
+    } = render;
+    judge(runtime, bundle, &resources, errors, skipped, options)
+}
+
+/// [`evaluate`] for a front door that hands the judged objects on after judging
+/// them (the Argo CD plugin, the Flux gate): the render is borrowed, not consumed,
+/// so the objects need not be copied.
+pub fn evaluate_ref(
+    runtime: &Runtime,
+    bundle: &LoadedBundle,
+    render: &Loaded,
+    options: &EvaluateOptions,
+) -> Report {
+    judge(
+        runtime,
+        bundle,
+        &render.resources,
+        render.errors.clone(),
+        render.skipped.clone(),
+        options,
+    )
+}
+
+fn judge(
+    runtime: &Runtime,
+    bundle: &LoadedBundle,
+    resources: &[Resource],
+    mut errors: Vec<ErrorEntry>,
+    skipped: Vec<Skipped>,
+    options: &EvaluateOptions,
+) -> Report {
     let outcome = evaluate_render(
         runtime,
         &bundle.policies,
-        &render.resources,
+        resources,
         &RenderOptions {
             default_namespace: options.default_namespace.clone(),
             now: options.now,
         },
     );
-    let mut errors = render.errors;
     errors.extend(outcome.errors);
     let mut notices = bundle.notices.clone();
     notices.extend(outcome.notices);
@@ -60,11 +95,11 @@ pub fn evaluate(
         bundle.name.clone(),
         bundle.runs.clone(),
         Findings {
-            objects: render.resources.len(),
+            objects: resources.len(),
             evaluations: outcome.evaluations,
             results: outcome.findings,
             errors,
-            skipped: render.skipped,
+            skipped,
             notices,
         },
     );

@@ -4,6 +4,7 @@ use crate::bundle_cmd::BundleCommand;
 use crate::check::CheckArgs;
 use crate::policy::PolicyCommand;
 use clap::{Parser, Subcommand};
+use gate_argocd::ArgocdCommand;
 use std::process::ExitCode;
 
 /// gate: judge rendered Kubernetes manifests with signed WebAssembly policies.
@@ -24,9 +25,21 @@ enum Command {
     /// Pin a bundle's OCI modules, and move them to air-gapped sites.
     #[command(subcommand)]
     Bundle(BundleCommand),
+    /// The Argo CD config-management plugin (run by the repo-server sidecar).
+    #[command(subcommand)]
+    Argocd(ArgocdCommand),
 }
 
 impl Cli {
+    /// The log level when `GATE_LOG` is unset. The Argo CD plugin's stderr is what
+    /// people read in the Application's condition: no retry chatter there.
+    pub fn default_log_level(&self) -> &'static str {
+        match self.command {
+            Command::Argocd(_) => "error",
+            _ => "warn",
+        }
+    }
+
     /// Runs the command and returns the process exit code.
     pub fn run(self) -> anyhow::Result<ExitCode> {
         // rustls needs one crypto provider per process before any registry connection.
@@ -35,6 +48,7 @@ impl Cli {
             Command::Check(args) => args.run(),
             Command::Policy(command) => command.run(),
             Command::Bundle(command) => command.run(),
+            Command::Argocd(command) => Ok(command.run()),
         }
     }
 }
