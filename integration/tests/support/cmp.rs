@@ -207,7 +207,8 @@ impl Sidecar {
         let dir = tempfile::tempdir().expect("tempdir");
         let bin = dir.path().join("bin");
         std::fs::create_dir_all(&bin).expect("bin");
-        std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_gate"), bin.join("gate")).expect("link gate");
+        std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_gate"), bin.join("gate"))
+            .expect("link gate");
         std::fs::create_dir_all(dir.path().join("config")).expect("config");
         std::fs::create_dir_all(dir.path().join("tmp")).expect("tmp");
         let sidecar = Sidecar {
@@ -257,22 +258,40 @@ impl Sidecar {
                 "PATH".to_owned(),
                 format!("{}:/usr/local/bin:/usr/bin:/bin", bin.display()),
             ),
-            ("HOME".to_owned(), self.dir.path().join("tmp").display().to_string()),
-            ("TMPDIR".to_owned(), self.dir.path().join("tmp").display().to_string()),
-            ("GATE_ARGOCD_CONFIG".to_owned(), self.config_path().display().to_string()),
-            ("GATE_CACHE_DIR".to_owned(), support::cache_dir().display().to_string()),
+            (
+                "HOME".to_owned(),
+                self.dir.path().join("tmp").display().to_string(),
+            ),
+            (
+                "TMPDIR".to_owned(),
+                self.dir.path().join("tmp").display().to_string(),
+            ),
+            (
+                "GATE_ARGOCD_CONFIG".to_owned(),
+                self.config_path().display().to_string(),
+            ),
+            (
+                "GATE_CACHE_DIR".to_owned(),
+                support::cache_dir().display().to_string(),
+            ),
             (
                 "GATE_OCI_STORE".to_owned(),
                 self.dir.path().join("oci").display().to_string(),
             ),
-            ("GATE_REPORT_DIR".to_owned(), self.reports().display().to_string()),
+            (
+                "GATE_REPORT_DIR".to_owned(),
+                self.reports().display().to_string(),
+            ),
             (
                 "DOCKER_CONFIG".to_owned(),
                 self.dir.path().join("docker").display().to_string(),
             ),
         ];
         if let Some(dir) = std::env::var_os("GATE_POLICIES_WASM_DIR") {
-            env.push(("GATE_POLICIES_WASM_DIR".into(), dir.to_string_lossy().into()));
+            env.push((
+                "GATE_POLICIES_WASM_DIR".into(),
+                dir.to_string_lossy().into(),
+            ));
         }
         env.extend(self.extra_env.iter().cloned());
         env
@@ -350,18 +369,27 @@ impl AppSpec {
             serde_json::Value::Array(self.parameters.clone()).to_string(),
         ));
         for parameter in &self.parameters {
-            let base = format!("PARAM_{}", escaped(parameter["name"].as_str().unwrap_or("")));
+            let base = format!(
+                "PARAM_{}",
+                escaped(parameter["name"].as_str().unwrap_or(""))
+            );
             if let Some(s) = parameter["string"].as_str() {
                 env.push((base.clone(), s.to_owned()));
             }
             if let Some(items) = parameter["array"].as_array() {
                 for (i, item) in items.iter().enumerate() {
-                    env.push((format!("{base}_{i}"), item.as_str().unwrap_or("").to_owned()));
+                    env.push((
+                        format!("{base}_{i}"),
+                        item.as_str().unwrap_or("").to_owned(),
+                    ));
                 }
             }
             if let Some(map) = parameter["map"].as_object() {
                 for (k, v) in map {
-                    env.push((format!("{base}_{}", escaped(k)), v.as_str().unwrap_or("").to_owned()));
+                    env.push((
+                        format!("{base}_{}", escaped(k)),
+                        v.as_str().unwrap_or("").to_owned(),
+                    ));
                 }
             }
         }
@@ -375,7 +403,13 @@ impl AppSpec {
 fn escaped(name: &str) -> String {
     name.to_uppercase()
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
@@ -487,13 +521,19 @@ pub fn run(
         .current_dir(dir)
         .env_clear()
         .envs(env.iter().map(|(k, v)| (k, v)))
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
     // The program is looked up on `env`'s PATH, the sidecar's, as Go's exec does.
     let started = Instant::now();
-    let mut child = command.spawn().unwrap_or_else(|e| panic!("spawn {argv:?}: {e}"));
+    let mut child = command
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {argv:?}: {e}"));
     if let Some(input) = stdin {
         let mut pipe = child.stdin.take().expect("stdin");
         let input = input.to_vec();
@@ -545,11 +585,13 @@ fn copy_resetting_modes(from: &Path, to: &Path) {
         let kind = entry.file_type().expect("type");
         if kind.is_dir() {
             std::fs::create_dir_all(&target).expect("mkdir");
-            std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+            std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o755))
+                .expect("chmod");
             copy_resetting_modes(&entry.path(), &target);
         } else if kind.is_file() {
             std::fs::copy(entry.path(), &target).expect("copy");
-            std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+            std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o644))
+                .expect("chmod");
         }
     }
 }
@@ -558,7 +600,9 @@ fn copy_resetting_modes(from: &Path, to: &Path) {
 fn glob_any(dir: &Path, pattern: &str) -> bool {
     let output = Command::new("sh")
         .arg("-c")
-        .arg(format!("for f in {pattern}; do [ -e \"$f\" ] && echo \"$f\"; done"))
+        .arg(format!(
+            "for f in {pattern}; do [ -e \"$f\" ] && echo \"$f\"; done"
+        ))
         .current_dir(dir)
         .output()
         .expect("sh");
@@ -635,7 +679,10 @@ fn canonical(value: &serde_json::Value) -> String {
             format!("{{{}}}", fields.join(","))
         }
         serde_json::Value::Array(items) => {
-            format!("[{}]", items.iter().map(canonical).collect::<Vec<_>>().join(","))
+            format!(
+                "[{}]",
+                items.iter().map(canonical).collect::<Vec<_>>().join(",")
+            )
         }
         other => other.to_string(),
     }
@@ -644,7 +691,21 @@ fn canonical(value: &serde_json::Value) -> String {
 /// The `sha256:` digest of a built-in bundle's document, as reports name it.
 pub fn builtin_bundle_digest(name: &str) -> String {
     let path = support::root().join(format!("bundles/{name}.yaml"));
-    let out = Command::new("sha256sum").arg(&path).output().expect("sha256sum");
-    let text = String::from_utf8(out.stdout).expect("utf8");
-    format!("sha256:{}", text.split_whitespace().next().expect("digest"))
+    format!(
+        "sha256:{}",
+        sha256_hex(&std::fs::read(path).expect("bundle"))
+    )
+}
+
+/// Hex SHA-256 of bytes, by coreutils' sha256sum (independent of gate's own).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let (out, err, code, _) = run(
+        &["sha256sum".into()],
+        Path::new("/"),
+        &[("PATH".into(), "/usr/bin:/bin".into())],
+        Some(bytes),
+        Duration::from_secs(30),
+    );
+    assert_eq!(code, Some(0), "{err}");
+    out.split_whitespace().next().expect("digest").to_owned()
 }
