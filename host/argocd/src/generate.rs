@@ -135,6 +135,9 @@ impl GenerateArgs {
             (render, loaded)
         });
         let mut render = render?;
+        // A bundle that cannot load fails every app, even one meant to be empty:
+        // the platform hears of it at once.
+        let (runtime, bundle) = loaded?;
         if render.resources.is_empty() && render.errors.is_empty() {
             let label = self.source.display().to_string();
             return Ok(if selection.allow_empty {
@@ -151,7 +154,6 @@ impl GenerateArgs {
                 Outcome::fail(condition::empty(&label), 2)
             });
         }
-        let (runtime, bundle) = loaded?;
         let options = EvaluateOptions {
             default_namespace: env.namespace.clone(),
             now: Utc::now(),
