@@ -348,6 +348,16 @@ spec:
     }
 
     #[test]
+    fn the_shipped_configuration_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../integration/argocd/gate-config.yaml");
+        let config = PluginConfig::load(&path).unwrap();
+        assert_eq!(config.default.bundle, "restricted");
+        let sandbox = config.rule_for("sandbox", "anything").unwrap();
+        assert_eq!(sandbox.policy.modes, vec![Mode::Enforce, Mode::Audit]);
+    }
+
+    #[test]
     fn refuses_unknown_bundles_fields_and_kinds_with_the_place() {
         let unknown = GOOD.replace("bundle: payments", "bundle: nope");
         let err = parse(&unknown).unwrap_err().to_string();
