@@ -28,6 +28,10 @@ policies:
 bench:
     cargo bench -p gate --features bench-peer --bench engine -- --write
 
+# Time `gate argocd generate` against `gate check` on the largest corpus folder (warm and cold cache); rewrite its BENCHMARKS.md section.
+bench-argocd:
+    cargo bench -p gate --bench argocd -- --write
+
 # Accept changed output snapshots after reviewing them.
 snapshots:
     INSTA_UPDATE=always cargo test -p gate --test outputs

@@ -349,8 +349,8 @@ spec:
 
     #[test]
     fn the_shipped_configuration_is_valid() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../integration/argocd/gate-config.yaml");
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../integration/argocd/gate-config.yaml");
         let config = PluginConfig::load(&path).unwrap();
         assert_eq!(config.default.bundle, "restricted");
         let sandbox = config.rule_for("sandbox", "anything").unwrap();
