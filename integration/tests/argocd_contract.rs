@@ -638,3 +638,79 @@ fn sidecar_with_debug_logs(sidecar: &Sidecar) {
     assert_eq!(code, Some(0), "{err}");
     assert!(err.contains("DEBUG") && !err.contains('\u{1b}'), "{err:?}");
 }
+
+/// The bundle of the README's example: a file, so its digest stays put.
+const README_BUNDLE: &str = "apiVersion: gate.dev/v1alpha1
+kind: Bundle
+metadata: {name: platform-restricted}
+spec:
+  policies:
+    - module: builtin:disallow-privileged
+    - module: builtin:allowed-registries
+      settings: {allowedContainerImagesRegex: '^contoso\\.azurecr\\.io/.+$'}
+";
+
+#[test]
+fn the_readme_shows_the_condition_exactly_as_argo_cd_will() {
+    let sidecar = Sidecar::new(
+        "apiVersion: gate.dev/v1alpha1\nkind: ArgoCDPluginConfig\nspec:\n  bundles:\n    restricted: restricted.yaml\n  default:\n    bundle: restricted\n",
+    );
+    sidecar.config_file("restricted.yaml", README_BUNDLE);
+    let repo = Repo::new(&[(
+        "apps/web/deployment.yaml",
+        "apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+        - name: web
+          image: docker.io/library/nginx:1.27
+          securityContext: {privileged: true}
+        - name: metrics
+          image: contoso.azurecr.io/metrics:2.1
+",
+    )]);
+    let mut app = AppSpec::new("default", "web");
+    app.namespace = "web".into();
+    let generated = cmp::generate(&sidecar, &repo, &app);
+    assert_refused(&generated, 1, "gate: DENY 1 objects by 2 policies");
+    // The report directory as the sidecar patch sets it.
+    let stderr = generated.stderr.replace(
+        &sidecar.reports().display().to_string(),
+        "/tmp/gate-reports",
+    );
+    // Argo CD 3.x: the controller's, repo-server's and CMP server's wrapping of a
+    // failed command (cmpserver/plugin/plugin.go quotes arguments that contain
+    // spaces with Go's strconv.Quote).
+    let argv: Vec<String> = cmp::PluginConfig::load()
+        .spec
+        .generate
+        .argv()
+        .iter()
+        .map(|a| {
+            if a.contains(' ') {
+                format!("{a:?}")
+            } else {
+                a.clone()
+            }
+        })
+        .collect();
+    let condition = format!(
+        "Failed to load target state: failed to generate manifest for source 1 of 1: \
+         rpc error: code = Unknown desc = plugin sidecar failed. error generating manifests in cmp: \
+         rpc error: code = Unknown desc = plugin (gate) error generating manifests for app (web): \
+         `{}` failed exit status 1: {}",
+        argv.join(" "),
+        stderr.trim()
+    );
+    support::check_doc_section(
+        "README.md",
+        "argocd-condition",
+        &format!("```text\n{condition}\n```"),
+        "cargo test -p gate --test argocd_contract the_readme",
+    );
+}
