@@ -29,6 +29,7 @@ use crate::pattern::glob_matches;
 use gate_core::bundle::Mode;
 use gate_engine::BundleRef;
 use serde::Deserialize;
+use serde_yaml_ng::{Mapping, Value as YamlValue};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -142,23 +143,27 @@ impl PluginConfig {
         let mut rules = Vec::with_capacity(document.spec.rules.len());
         for (index, rule) in document.spec.rules.into_iter().enumerate() {
             let field = format!("spec.rules[{index}]");
-            if rule.name.trim().is_empty() {
+            let (selector, policy) =
+                split_rule(rule).map_err(|e| invalid(format!("{field}: {e}")))?;
+            if selector.name.trim().is_empty() {
                 return Err(invalid(format!("{field}.name: empty")));
             }
-            for pattern in rule.projects.iter().chain(&rule.apps) {
-                if pattern.is_empty() {
-                    return Err(invalid(format!(
-                        "{field} ({}): an empty pattern matches nothing; omit the list to match all",
-                        rule.name
-                    )));
-                }
+            let field = format!("{field} ({})", selector.name);
+            if selector
+                .projects
+                .iter()
+                .chain(&selector.apps)
+                .any(String::is_empty)
+            {
+                return Err(invalid(format!(
+                    "{field}: an empty pattern matches nothing; omit the list to match all"
+                )));
             }
-            let policy = check(&format!("{field} ({})", rule.name), rule.policy())?;
             rules.push(Rule {
-                name: rule.name,
-                projects: rule.projects,
-                apps: rule.apps,
-                policy,
+                policy: check(&field, policy)?,
+                name: selector.name,
+                projects: selector.projects,
+                apps: selector.apps,
             });
         }
         Ok(PluginConfig {
@@ -191,8 +196,10 @@ struct Document {
 struct SpecDocument {
     bundles: BTreeMap<String, String>,
     default: PolicyDocument,
+    /// Each a [`RuleSelector`] and a [`PolicyDocument`] in one mapping, split by
+    /// [`split_rule`]: serde cannot flatten a struct that refuses unknown fields.
     #[serde(default)]
-    rules: Vec<RuleDocument>,
+    rules: Vec<Mapping>,
 }
 
 #[derive(Deserialize)]
@@ -209,36 +216,39 @@ struct PolicyDocument {
     annotate_approved: bool,
 }
 
-// The rule's own fields and a policy's: serde cannot flatten with deny_unknown_fields.
+/// The fields of a rule that say which apps it covers.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct RuleDocument {
+#[serde(deny_unknown_fields)]
+struct RuleSelector {
     name: String,
     #[serde(default)]
     projects: Vec<String>,
     #[serde(default)]
     apps: Vec<String>,
-    bundle: String,
-    #[serde(default)]
-    allowed_bundles: Vec<String>,
-    #[serde(default)]
-    modes: Vec<Mode>,
-    #[serde(default)]
-    allow_empty: bool,
-    #[serde(default)]
-    annotate_approved: bool,
 }
 
-impl RuleDocument {
-    fn policy(&self) -> PolicyDocument {
-        PolicyDocument {
-            bundle: self.bundle.clone(),
-            allowed_bundles: self.allowed_bundles.clone(),
-            modes: self.modes.clone(),
-            allow_empty: self.allow_empty,
-            annotate_approved: self.annotate_approved,
+const SELECTOR_FIELDS: [&str; 3] = ["name", "projects", "apps"];
+
+/// A rule's mapping as its selector and its policy, each checked for unknown fields.
+fn split_rule(mut rule: Mapping) -> std::result::Result<(RuleSelector, PolicyDocument), String> {
+    let mut selector = Mapping::new();
+    for key in SELECTOR_FIELDS {
+        if let Some(value) = rule.remove(key) {
+            selector.insert(YamlValue::from(key), value);
         }
     }
+    let selector =
+        serde_yaml_ng::from_value(YamlValue::Mapping(selector)).map_err(|e| e.to_string())?;
+    let policy = serde_yaml_ng::from_value(YamlValue::Mapping(rule)).map_err(|e| {
+        let message = e.to_string();
+        // Unknown fields of the policy list only its own; a rule also has these.
+        if message.contains("unknown field") {
+            format!("{message} (or {})", SELECTOR_FIELDS.join(", "))
+        } else {
+            message
+        }
+    })?;
+    Ok((selector, policy))
 }
 
 impl PolicyDocument {
@@ -369,8 +379,21 @@ spec:
         let typo = GOOD.replace("allowEmpty", "allowEmtpy");
         let err = parse(&typo).unwrap_err().to_string();
         assert!(
-            err.contains("allowEmtpy") && err.contains("line"),
-            "a typo must be named with its line: {err}"
+            err.contains("spec.rules[0]: unknown field `allowEmtpy`"),
+            "a typo in a rule is named with the rule: {err}"
+        );
+        let typo = GOOD.replace("    bundle: restricted", "    bundel: restricted");
+        let err = parse(&typo).unwrap_err().to_string();
+        assert!(
+            err.contains("bundel") && err.contains("line"),
+            "a typo elsewhere is named with its line: {err}"
+        );
+        let nameless = GOOD.replace("- name: payments", "- nam: payments");
+        assert!(
+            parse(&nameless)
+                .unwrap_err()
+                .to_string()
+                .contains("spec.rules[0]")
         );
         let kind = GOOD.replace("ArgoCDPluginConfig", "Bundle");
         assert!(parse(&kind).unwrap_err().to_string().contains("expected"));
