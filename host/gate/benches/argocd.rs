@@ -208,7 +208,7 @@ fn main() {
                     &doc[end + END.len()..].trim_start_matches('\n')
                 )
             }
-            _ => format!("{}\n{section}", doc.trim_end()),
+            _ => format!("{}\n\n{section}", doc.trim_end()),
         };
         std::fs::write(&path, updated).expect("write BENCHMARKS.md");
         eprintln!("wrote the Argo CD section of BENCHMARKS.md");
