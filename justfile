@@ -32,6 +32,10 @@ bench:
 fuzz seconds="300":
     integration/fuzz/run.sh {{seconds}}
 
+# Time `gate argocd generate` against `gate check` on the largest corpus folder (warm and cold cache); rewrite its BENCHMARKS.md section.
+bench-argocd:
+    cargo bench -p gate --bench argocd -- --write
+
 # Accept changed output snapshots after reviewing them.
 snapshots:
     INSTA_UPDATE=always cargo test -p gate --test outputs

@@ -3,8 +3,8 @@
 use crate::loader::LoadedBundle;
 use crate::sources::Loaded;
 use chrono::{DateTime, Utc};
-use gate_core::Admission;
 use gate_core::report::{Findings, Report, RunContext};
+use gate_core::Admission;
 use gate_runtime::{RenderOptions, Runtime, evaluate_render};
 
 /// How a render is judged.
@@ -41,10 +41,23 @@ pub fn evaluate(
     render: Loaded,
     options: &EvaluateOptions,
 ) -> Report {
+    evaluate_ref(runtime, bundle, &render, options)
+}
+
+/// [`evaluate`] for a front door that hands the judged objects on after judging
+/// them (the Argo CD plugin, the Flux gate): the render is borrowed, not consumed,
+/// so the objects need not be copied.
+pub fn evaluate_ref(
+    runtime: &Runtime,
+    bundle: &LoadedBundle,
+    render: &Loaded,
+    options: &EvaluateOptions,
+) -> Report {
+    let resources = &render.resources;
     let outcome = evaluate_render(
         runtime,
         &bundle.policies,
-        &render.resources,
+        resources,
         &RenderOptions {
             default_namespace: options.default_namespace.clone(),
             now: options.now,
@@ -52,10 +65,10 @@ pub fn evaluate(
             admission: options.admission.clone(),
         },
     );
-    let mut errors = render.errors;
+    let mut errors = render.errors.clone();
     errors.extend(outcome.errors);
     let mut notices = bundle.notices.clone();
-    notices.extend(render.notices);
+    notices.extend(render.notices.iter().cloned());
     notices.extend(outcome.notices);
     let mut context = options.context.clone();
     context.default_namespace = options.default_namespace.clone();
@@ -63,17 +76,17 @@ pub fn evaluate(
         bundle.name.clone(),
         bundle.runs.clone(),
         Findings {
-            objects: render.resources.len(),
+            objects: resources.len(),
             evaluations: outcome.evaluations,
             results: outcome.findings,
             errors,
-            skipped: render.skipped,
+            skipped: render.skipped.clone(),
             notices,
         },
     );
     report.bundle_digest = bundle.digest.clone();
     report.context = Some(context);
-    report.inputs = render.inputs;
+    report.inputs = render.inputs.clone();
     report.passed = outcome.passed;
     report.evaluated_at = Some(options.now);
     report

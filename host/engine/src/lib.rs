@@ -17,6 +17,6 @@ pub mod render;
 pub mod runtime_args;
 pub mod sources;
 
-pub use evaluate::{EvaluateOptions, evaluate};
+pub use evaluate::{EvaluateOptions, evaluate, evaluate_ref};
 pub use loader::{BundleRef, LoadedBundle, load_bundle};
 pub use runtime_args::RuntimeArgs;

@@ -3,7 +3,7 @@
 
 use crate::builtin;
 use anyhow::{Context, Result, anyhow, bail};
-use gate_core::bundle::{Bundle, ModuleRef, PolicyEntry};
+use gate_core::bundle::{Bundle, Mode, ModuleRef, PolicyEntry};
 use gate_core::report::{Notice, PolicyRun};
 use gate_runtime::{BoundPolicy, CompiledPolicy, Limits, Runtime};
 use rayon::prelude::*;
@@ -149,6 +149,19 @@ pub struct LoadedBundle {
     pub runs: Vec<PolicyRun>,
     /// Warnings to show on every run.
     pub notices: Vec<Notice>,
+}
+
+impl LoadedBundle {
+    /// Runs every policy in audit mode: violations become warnings and deny
+    /// nothing. Errors still fail the run: audit relaxes the policies, not the gate.
+    pub fn audit_only(&mut self) {
+        for policy in &mut self.policies {
+            policy.mode = Mode::Audit;
+        }
+        for run in &mut self.runs {
+            run.mode = Mode::Audit;
+        }
+    }
 }
 
 /// Loads a bundle: resolve every module, compile each distinct component once (in

@@ -5,6 +5,7 @@ use crate::check::CheckArgs;
 use crate::evidence_cmd::EvidenceCommand;
 use crate::policy::PolicyCommand;
 use clap::{Parser, Subcommand};
+use gate_argocd::ArgocdCommand;
 use std::process::ExitCode;
 
 /// gate: judge rendered Kubernetes manifests with signed WebAssembly policies.
@@ -28,9 +29,21 @@ enum Command {
     /// Verify and read signed evaluation records (`gate check --attest`).
     #[command(subcommand)]
     Evidence(EvidenceCommand),
+    /// The Argo CD config-management plugin (run by the repo-server sidecar).
+    #[command(subcommand)]
+    Argocd(ArgocdCommand),
 }
 
 impl Cli {
+    /// The log level when `GATE_LOG` is unset. The Argo CD plugin's stderr is what
+    /// people read in the Application's condition: no retry chatter there.
+    pub fn default_log_level(&self) -> &'static str {
+        match self.command {
+            Command::Argocd(_) => "error",
+            _ => "warn",
+        }
+    }
+
     /// Runs the command and returns the process exit code.
     pub fn run(self) -> anyhow::Result<ExitCode> {
         // rustls needs one crypto provider per process before any registry connection.
@@ -40,6 +53,7 @@ impl Cli {
             Command::Policy(command) => command.run(),
             Command::Bundle(command) => command.run(),
             Command::Evidence(command) => command.run(),
+            Command::Argocd(command) => Ok(command.run()),
         }
     }
 }
