@@ -101,7 +101,10 @@ fn run(bundle: &str, corpus: &str, dir: &std::path::Path) -> (Value, Vec<String>
         (2, false) => "error",
         (0, true) => "allow",
         (1, true) => "deny",
-        _ => panic!("bundle {bundle}: exit {code} with {} refused files", refused.len()),
+        _ => panic!(
+            "bundle {bundle}: exit {code} with {} refused files",
+            refused.len()
+        ),
     };
     assert_eq!(
         report["decision"], expected,
@@ -164,9 +167,7 @@ fn every_bundle_on_the_corpus() {
             table,
             "\n**`{bundle}`**: {} evaluations, {} denied, {} warnings.\n\n\
              | policy | mode | objects with findings | violations |\n|---|---|---:|---:|",
-            summary["evaluations"],
-            summary["denied"],
-            summary["warnings"],
+            summary["evaluations"], summary["denied"], summary["warnings"],
         )
         .unwrap();
         for (policy, count) in &counts {

@@ -283,14 +283,14 @@ pub struct RunContext {
 }
 
 /// What is known of the cluster the render will be applied to.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ClusterInfo {
     /// The Kubernetes version, e.g. `1.31` or `v1.31.2`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kube_version: Option<String>,
     /// The API versions it serves: `group/version` and `group/version/Kind`.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub api_versions: Vec<String>,
 }
 

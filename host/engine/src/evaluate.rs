@@ -3,8 +3,8 @@
 use crate::loader::LoadedBundle;
 use crate::sources::Loaded;
 use chrono::{DateTime, Utc};
-use gate_core::report::{Findings, Report, RunContext};
 use gate_core::Admission;
+use gate_core::report::{Findings, Report, RunContext};
 use gate_runtime::{RenderOptions, Runtime, evaluate_render};
 
 /// How a render is judged.

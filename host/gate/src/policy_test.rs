@@ -18,8 +18,9 @@
 //! ```
 
 use anyhow::{Context, Result, bail};
+use gate_core::report::ClusterInfo;
 use gate_core::selector::any_matches;
-use gate_runtime::{CompiledPolicy, Error as RuntimeError, Limits, Runtime, Verdict};
+use gate_runtime::{CallContext, CompiledPolicy, Error as RuntimeError, Limits, Runtime, Verdict};
 use serde::Deserialize;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -46,6 +47,9 @@ struct Case {
     object_file: Option<PathBuf>,
     #[serde(default)]
     inventory: Vec<Value>,
+    /// What the front door knows of the cluster (`kubeVersion`, `apiVersions`).
+    #[serde(default)]
+    cluster: ClusterInfo,
     #[serde(default)]
     allowed: Option<bool>,
     #[serde(default)]
@@ -168,8 +172,15 @@ fn run_case(
         .map(gate_tape::encode)
         .collect();
     let inventory: Vec<&[u8]> = inventory.iter().map(Vec::as_slice).collect();
-    let mut verdicts =
-        policy.evaluate(runtime, &Limits::default(), &settings, &inventory, &[&tape])?;
+    let context = CallContext::new(&case.cluster, None);
+    let mut verdicts = policy.evaluate_in(
+        runtime,
+        &Limits::default(),
+        &settings,
+        &inventory,
+        &[&tape],
+        &context,
+    )?;
     let violations = match verdicts.pop() {
         Some(Verdict::Allowed) | None => Vec::new(),
         Some(Verdict::Denied(v)) => v,

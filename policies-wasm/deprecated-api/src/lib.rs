@@ -5,6 +5,10 @@
 //! in the middle of a release. Settings take the parameters of Gatekeeper's
 //! `VerifyDeprecatedAPI`: `kvs`, a list of `{deprecatedAPI, kinds, targetAPI}`, and
 //! `k8sVersion`, the version that removes them (for messages).
+//!
+//! When the front door knows the cluster's Kubernetes version (Argo CD's
+//! `KUBE_VERSION`), the policy also applies Kubernetes' own removal table: every
+//! API version the target cluster no longer serves is denied, whatever `kvs` says.
 
 use gate_policy_sdk::prelude::*;
 
@@ -48,6 +52,206 @@ struct Settings {
     /// The Kubernetes version that removes them.
     #[serde(rename = "k8sVersion")]
     k8s_version: Option<Version>,
+    /// Apply Kubernetes' own removal table when the cluster's version is known
+    /// (default true).
+    #[serde(rename = "useClusterVersion")]
+    use_cluster_version: Option<bool>,
+}
+
+/// Kubernetes' removed API versions: (apiVersion, kinds, removed in 1.x, replacement).
+/// From the Kubernetes deprecated API migration guide.
+const REMOVALS: &[(&str, &[&str], u32, Option<&str>)] = &[
+    (
+        "extensions/v1beta1",
+        &["Deployment", "DaemonSet", "ReplicaSet"],
+        16,
+        Some("apps/v1"),
+    ),
+    (
+        "extensions/v1beta1",
+        &["NetworkPolicy"],
+        16,
+        Some("networking.k8s.io/v1"),
+    ),
+    (
+        "extensions/v1beta1",
+        &["PodSecurityPolicy"],
+        16,
+        Some("policy/v1beta1"),
+    ),
+    (
+        "apps/v1beta1",
+        &[
+            "Deployment",
+            "StatefulSet",
+            "ReplicaSet",
+            "ControllerRevision",
+        ],
+        16,
+        Some("apps/v1"),
+    ),
+    (
+        "apps/v1beta2",
+        &[
+            "Deployment",
+            "StatefulSet",
+            "DaemonSet",
+            "ReplicaSet",
+            "ControllerRevision",
+        ],
+        16,
+        Some("apps/v1"),
+    ),
+    (
+        "extensions/v1beta1",
+        &["Ingress"],
+        22,
+        Some("networking.k8s.io/v1"),
+    ),
+    (
+        "networking.k8s.io/v1beta1",
+        &["Ingress", "IngressClass"],
+        22,
+        Some("networking.k8s.io/v1"),
+    ),
+    (
+        "apiextensions.k8s.io/v1beta1",
+        &["CustomResourceDefinition"],
+        22,
+        Some("apiextensions.k8s.io/v1"),
+    ),
+    (
+        "admissionregistration.k8s.io/v1beta1",
+        &[
+            "ValidatingWebhookConfiguration",
+            "MutatingWebhookConfiguration",
+        ],
+        22,
+        Some("admissionregistration.k8s.io/v1"),
+    ),
+    (
+        "apiregistration.k8s.io/v1beta1",
+        &["APIService"],
+        22,
+        Some("apiregistration.k8s.io/v1"),
+    ),
+    (
+        "authentication.k8s.io/v1beta1",
+        &["TokenReview"],
+        22,
+        Some("authentication.k8s.io/v1"),
+    ),
+    (
+        "authorization.k8s.io/v1beta1",
+        &[
+            "SubjectAccessReview",
+            "LocalSubjectAccessReview",
+            "SelfSubjectAccessReview",
+            "SelfSubjectRulesReview",
+        ],
+        22,
+        Some("authorization.k8s.io/v1"),
+    ),
+    (
+        "certificates.k8s.io/v1beta1",
+        &["CertificateSigningRequest"],
+        22,
+        Some("certificates.k8s.io/v1"),
+    ),
+    (
+        "coordination.k8s.io/v1beta1",
+        &["Lease"],
+        22,
+        Some("coordination.k8s.io/v1"),
+    ),
+    (
+        "rbac.authorization.k8s.io/v1beta1",
+        &["ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"],
+        22,
+        Some("rbac.authorization.k8s.io/v1"),
+    ),
+    (
+        "scheduling.k8s.io/v1beta1",
+        &["PriorityClass"],
+        22,
+        Some("scheduling.k8s.io/v1"),
+    ),
+    (
+        "storage.k8s.io/v1beta1",
+        &["CSIDriver", "CSINode", "StorageClass", "VolumeAttachment"],
+        22,
+        Some("storage.k8s.io/v1"),
+    ),
+    ("batch/v1beta1", &["CronJob"], 25, Some("batch/v1")),
+    (
+        "discovery.k8s.io/v1beta1",
+        &["EndpointSlice"],
+        25,
+        Some("discovery.k8s.io/v1"),
+    ),
+    (
+        "events.k8s.io/v1beta1",
+        &["Event"],
+        25,
+        Some("events.k8s.io/v1"),
+    ),
+    (
+        "autoscaling/v2beta1",
+        &["HorizontalPodAutoscaler"],
+        25,
+        Some("autoscaling/v2"),
+    ),
+    (
+        "policy/v1beta1",
+        &["PodDisruptionBudget"],
+        25,
+        Some("policy/v1"),
+    ),
+    ("policy/v1beta1", &["PodSecurityPolicy"], 25, None),
+    (
+        "node.k8s.io/v1beta1",
+        &["RuntimeClass"],
+        25,
+        Some("node.k8s.io/v1"),
+    ),
+    (
+        "flowcontrol.apiserver.k8s.io/v1beta1",
+        &["FlowSchema", "PriorityLevelConfiguration"],
+        26,
+        Some("flowcontrol.apiserver.k8s.io/v1"),
+    ),
+    (
+        "autoscaling/v2beta2",
+        &["HorizontalPodAutoscaler"],
+        26,
+        Some("autoscaling/v2"),
+    ),
+    (
+        "storage.k8s.io/v1beta1",
+        &["CSIStorageCapacity"],
+        27,
+        Some("storage.k8s.io/v1"),
+    ),
+    (
+        "flowcontrol.apiserver.k8s.io/v1beta2",
+        &["FlowSchema", "PriorityLevelConfiguration"],
+        29,
+        Some("flowcontrol.apiserver.k8s.io/v1"),
+    ),
+    (
+        "flowcontrol.apiserver.k8s.io/v1beta3",
+        &["FlowSchema", "PriorityLevelConfiguration"],
+        32,
+        Some("flowcontrol.apiserver.k8s.io/v1"),
+    ),
+];
+
+/// The minor version of a Kubernetes `1.x` version as front doors write it
+/// (`1.29`, `v1.29.3`, `1.29+`, `v1.29.3-eks-1234`); `None` if it is not one.
+fn minor_version(version: &str) -> Option<u32> {
+    let rest = version.trim().trim_start_matches('v').strip_prefix("1.")?;
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
 }
 
 struct DeprecatedApi {
@@ -96,7 +300,53 @@ impl Policy for DeprecatedApi {
         }
     }
 
-    fn evaluate(&self, object: &Object<'_>, _render: &Render<'_>) -> Vec<Violation> {
+    fn evaluate(&self, object: &Object<'_>, render: &Render<'_>) -> Vec<Violation> {
+        let listed = self.listed(object);
+        if !listed.is_empty() || self.settings.use_cluster_version == Some(false) {
+            return listed;
+        }
+        render
+            .kube_version()
+            .map(|v| removed_from(object, v))
+            .unwrap_or_default()
+    }
+}
+
+/// Kubernetes' own removals that the cluster at `version` no longer serves.
+fn removed_from(object: &Object<'_>, version: &str) -> Vec<Violation> {
+    let Some(minor) = minor_version(version) else {
+        return vec![Violation::new(
+            "",
+            "the cluster's Kubernetes version is not a 1.x version: cannot tell which APIs it serves",
+        )];
+    };
+    let api = object.api_version();
+    let kind = object.kind();
+    REMOVALS
+        .iter()
+        .find(|(removed_api, kinds, removed_in, _)| {
+            *removed_api == api && kinds.contains(&kind) && *removed_in <= minor
+        })
+        .map(|(_, _, removed_in, target)| {
+            let instead = match target {
+                Some(target) => format!("; use {target}"),
+                None => "; it has no replacement".to_owned(),
+            };
+            Violation::new(
+                "apiVersion",
+                format!(
+                    "{kind} {:?} uses {api}, removed in Kubernetes 1.{removed_in} (the cluster runs {version}){instead}",
+                    object.name()
+                ),
+            )
+        })
+        .into_iter()
+        .collect()
+}
+
+impl DeprecatedApi {
+    /// The violations of the removals listed in the settings.
+    fn listed(&self, object: &Object<'_>) -> Vec<Violation> {
         let api = object.api_version();
         let kind = object.kind();
         self.settings
