@@ -25,6 +25,7 @@ spec:
     default: builtin:default
     baseline: builtin:aks-baseline
     privileged-only: privileged-only.yaml
+    lifecycle: lifecycle.yaml
   default:
     bundle: default
   rules:
@@ -37,6 +38,9 @@ spec:
       bundle: default
       modes: [enforce, audit]
       allowEmpty: true
+    - name: upgrades
+      projects: [upgrades]
+      bundle: lifecycle
     - name: marked
       projects: [marked]
       bundle: privileged-only
@@ -45,9 +49,12 @@ spec:
 
 const PRIVILEGED_ONLY: &str = "apiVersion: gate.dev/v1alpha1\nkind: Bundle\nmetadata: {name: privileged-only}\nspec:\n  policies:\n    - module: builtin:disallow-privileged\n";
 
+const LIFECYCLE: &str = "apiVersion: gate.dev/v1alpha1\nkind: Bundle\nmetadata: {name: lifecycle}\nspec:\n  policies:\n    - module: builtin:deprecated-api\n";
+
 fn sidecar() -> Sidecar {
     let sidecar = Sidecar::new(CONFIG);
     sidecar.config_file("privileged-only.yaml", PRIVILEGED_ONLY);
+    sidecar.config_file("lifecycle.yaml", LIFECYCLE);
     sidecar
 }
 
@@ -506,6 +513,30 @@ fn helm_charts_get_the_release_namespace_values_and_cluster_facts() {
         "{}",
         generated.stderr
     );
+}
+
+#[test]
+fn the_clusters_kubernetes_version_reaches_the_policies() {
+    // KUBE_VERSION reaches deprecated-api inside the component: the same app is
+    // denied for a cluster that no longer serves batch/v1beta1, allowed for one
+    // that still does.
+    let cronjob = "apiVersion: batch/v1beta1\nkind: CronJob\nmetadata: {name: nightly}\nspec:\n  schedule: '0 1 * * *'\n  jobTemplate: {spec: {template: {spec: {restartPolicy: Never, containers: [{name: c, image: contoso.azurecr.io/job:1}]}}}}\n";
+    let sidecar = sidecar();
+    let repo = Repo::new(&[("apps/jobs/cronjob.yaml", cronjob)]);
+    let mut app = AppSpec::new("upgrades", "jobs");
+    app.kube_version = "1.29.4".to_owned();
+    let generated = cmp::generate(&sidecar, &repo, &app);
+    assert_refused(&generated, 1, "gate: DENY 1 objects by 1 policies");
+    assert!(
+        generated.stderr.contains(
+            "uses batch/v1beta1, removed in Kubernetes 1.25 (the cluster runs 1.29.4); use batch/v1"
+        ),
+        "{}",
+        generated.stderr
+    );
+    app.kube_version = "1.24.0".to_owned();
+    let generated = cmp::generate(&sidecar, &repo, &app);
+    assert_allowed(&generated, &objects_of(&[cronjob]));
 }
 
 #[test]
