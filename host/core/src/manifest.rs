@@ -207,6 +207,14 @@ fn parse_json(file: &str, text: &str, parsed: &mut Parsed) -> Result<()> {
     }
 }
 
+/// Takes one document that arrived already parsed (an admission request's object):
+/// the same rules as a document of a stream, at `origin`.
+pub fn from_value(value: Value, origin: Origin) -> Parsed {
+    let mut parsed = Parsed::default();
+    add_document(value, origin, &mut parsed);
+    parsed
+}
+
 fn is_object(value: &Value) -> bool {
     value["apiVersion"].is_string() && value["kind"].is_string()
 }

@@ -2,7 +2,7 @@
 
 use gate_core::Resource;
 use gate_core::manifest::{self, Format, Parsed, Skipped};
-use gate_core::report::ErrorEntry;
+use gate_core::report::{ErrorEntry, ErrorKind};
 use rayon::prelude::*;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -76,6 +76,23 @@ pub fn parse_text(name: &str, text: &str) -> Loaded {
     loaded
 }
 
+/// A render of one object that arrived already parsed (an admission request's
+/// object). `name` stands in for the file in positions and messages.
+pub fn single_object(name: &str, object: serde_json::Value) -> Loaded {
+    let origin = gate_core::Origin {
+        file: name.to_owned(),
+        document: 0,
+        line: 1,
+        item: None,
+    };
+    let parsed = manifest::from_value(object, origin);
+    Loaded {
+        resources: parsed.resources,
+        skipped: parsed.skipped,
+        errors: Vec::new(),
+    }
+}
+
 fn walk(dir: &Path, inputs: &mut Vec<Input>, errors: &mut Vec<ErrorEntry>) {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
@@ -129,6 +146,7 @@ fn read_input(input: &Input) -> Result<Parsed, Box<ErrorEntry>> {
 
 fn file_error(path: &Path, message: String) -> ErrorEntry {
     ErrorEntry {
+        kind: ErrorKind::Input,
         message: format!("{}: {message}", path.display()),
         policy: None,
         object: None,
@@ -143,6 +161,7 @@ fn syntax_error(error: gate_core::Error) -> ErrorEntry {
         _ => (None, None),
     };
     ErrorEntry {
+        kind: ErrorKind::Input,
         message: error.to_string(),
         policy: None,
         object: None,

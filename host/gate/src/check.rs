@@ -78,6 +78,7 @@ impl CheckArgs {
                 ..RunContext::default()
             },
             admission: None,
+            deadline: None,
         };
         let report = evaluate(&runtime, &bundle, render_input, &options);
         let text = render(&report, self.format);

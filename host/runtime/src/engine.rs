@@ -12,12 +12,14 @@ use gate_core::report::{Action, AppliedException, ErrorEntry, Finding, Notice, V
 use gate_core::selector::any_matches;
 use rayon::prelude::*;
 use std::sync::Arc;
+use std::time::Instant;
 
 /// Objects per call into a policy: enough to amortise instantiation, few enough
 /// to spread a render over every core.
 const BATCH: usize = 64;
 
 /// A compiled policy with its configuration from a bundle.
+#[derive(Clone)]
 pub struct BoundPolicy {
     /// The name findings carry.
     pub name: String,
@@ -38,7 +40,8 @@ pub struct BoundPolicy {
 }
 
 impl BoundPolicy {
-    fn judges(&self, resource: &Resource, default_namespace: Option<&str>) -> bool {
+    /// Does this policy judge this object: a kind it targets, in a namespace it covers?
+    pub fn judges(&self, resource: &Resource, default_namespace: Option<&str>) -> bool {
         let (group, version) = resource.group_version();
         if !any_matches(&self.policy.info.targets, group, version, resource.kind()) {
             return false;
@@ -82,6 +85,10 @@ pub struct RenderOptions {
     pub default_namespace: Option<String>,
     /// The time exceptions are checked against.
     pub now: DateTime<Utc>,
+    /// When every call must be over (an admission request's deadline): a call
+    /// gets at most the time left, and a call not started by then is not made.
+    /// Either way the error names the policy.
+    pub deadline: Option<Instant>,
 }
 
 /// What evaluating a render produced, for a report.
@@ -95,6 +102,8 @@ pub struct RenderOutcome {
     pub notices: Vec<Notice>,
     /// (object, policy) pairs judged.
     pub evaluations: usize,
+    /// Objects judged by each policy, in policy order.
+    pub evaluations_by_policy: Vec<usize>,
 }
 
 /// One call's worth of work.
@@ -128,6 +137,7 @@ pub fn evaluate_render(
             .filter(|&i| bound.judges(&resources[i], default_ns))
             .collect();
         outcome.evaluations += targets.len();
+        outcome.evaluations_by_policy.push(targets.len());
         let inventory: Vec<&[u8]> = (0..resources.len())
             .filter(|&i| bound.sees(&resources[i]))
             .map(|i| tapes[i].as_slice())
@@ -144,7 +154,15 @@ pub fn evaluate_render(
 
     let results: Vec<(usize, usize, Result<Verdict, Error>)> = jobs
         .par_iter()
-        .flat_map_iter(|job| run_job(runtime, job, &inventories[job.policy], &tapes))
+        .flat_map_iter(|job| {
+            run_job(
+                runtime,
+                job,
+                &inventories[job.policy],
+                &tapes,
+                options.deadline,
+            )
+        })
         .collect();
 
     let mut judged: Vec<_> = results.into_iter().collect();
@@ -164,6 +182,7 @@ pub fn evaluate_render(
                 ));
             }
             Err(error) => outcome.errors.push(ErrorEntry {
+                kind: error.kind(),
                 message: format!("{}: {error}", resource.origin),
                 policy: Some(bound.name.clone()),
                 object: Some(resource.object_ref()),
@@ -183,13 +202,22 @@ fn run_job(
     job: &Job<'_>,
     inventory: &[&[u8]],
     tapes: &[Vec<u8>],
+    deadline: Option<Instant>,
 ) -> Vec<(usize, usize, Result<Verdict, Error>)> {
     let bound = job.bound;
     let call = |objects: &[usize]| {
         let batch: Vec<&[u8]> = objects.iter().map(|&i| tapes[i].as_slice()).collect();
-        bound
+        let (limits, cut) = limits_before(bound, deadline)?;
+        let result = bound
             .policy
-            .evaluate(runtime, &bound.limits, &bound.settings, inventory, &batch)
+            .evaluate(runtime, &limits, &bound.settings, inventory, &batch);
+        match result {
+            Err(Error::Limit {
+                limit: LimitKind::Time,
+                ..
+            }) if cut => Err(deadline_passed(bound, "while the policy ran")),
+            other => other,
+        }
     };
     match call(&job.objects) {
         Ok(verdicts) => job
@@ -202,7 +230,7 @@ fn run_job(
             let timed_out = matches!(
                 error,
                 Error::Limit {
-                    limit: LimitKind::Time,
+                    limit: LimitKind::Time | LimitKind::Deadline,
                     ..
                 }
             );
@@ -227,6 +255,33 @@ fn run_job(
                 })
                 .collect()
         }
+    }
+}
+
+/// The limits of a call that starts now: the policy's own, with the time cut to
+/// what is left before the deadline (and whether it was cut). Fails, naming the
+/// policy, when the deadline has already passed.
+fn limits_before(bound: &BoundPolicy, deadline: Option<Instant>) -> Result<(Limits, bool), Error> {
+    let Some(deadline) = deadline else {
+        return Ok((bound.limits, false));
+    };
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Err(deadline_passed(bound, "before the policy ran"));
+    }
+    let cut = left < bound.limits.timeout;
+    let limits = Limits {
+        timeout: left.min(bound.limits.timeout),
+        ..bound.limits
+    };
+    Ok((limits, cut))
+}
+
+fn deadline_passed(bound: &BoundPolicy, when: &str) -> Error {
+    Error::Limit {
+        policy: bound.policy.label().to_owned(),
+        limit: LimitKind::Deadline,
+        detail: format!("it passed {when}"),
     }
 }
 
@@ -283,6 +338,8 @@ fn expired_exceptions(policies: &[BoundPolicy], now: DateTime<Utc>) -> Vec<Notic
                         e.name, bound.name, e.expires, e.reason
                     ),
                     policy: Some(bound.name.clone()),
+                    object: None,
+                    error: None,
                 })
             })
         })
