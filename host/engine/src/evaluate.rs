@@ -6,7 +6,8 @@ use chrono::{DateTime, Utc};
 use gate_core::bundle::FailurePolicy;
 use gate_core::report::{ErrorEntry, Findings, Notice, PolicyRun, Report, RunContext};
 use gate_core::{Admission, Operation};
-use gate_runtime::{BoundPolicy, RenderOptions, Runtime, evaluate_render};
+use gate_runtime::{BoundPolicy, RenderOptions, RunningPolicies, Runtime, evaluate_render};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// How a render is judged.
@@ -26,6 +27,9 @@ pub struct EvaluateOptions {
     /// policy still running then is stopped, and one not started is not run;
     /// either is an error naming the policy. `None`: only the policies' own limits.
     pub deadline: Option<Instant>,
+    /// Kept up to date with the policies running: a caller that stops waiting
+    /// (past its deadline) reads which ones it waited for.
+    pub running: Option<Arc<RunningPolicies>>,
 }
 
 impl Default for EvaluateOptions {
@@ -36,6 +40,7 @@ impl Default for EvaluateOptions {
             context: RunContext::default(),
             admission: None,
             deadline: None,
+            running: None,
         }
     }
 }
@@ -66,6 +71,7 @@ pub fn evaluate(
             default_namespace: options.default_namespace.clone(),
             now: options.now,
             deadline: options.deadline,
+            running: options.running.clone(),
         },
     );
     let mut runs = bundle.runs.clone();

@@ -77,8 +77,7 @@ impl CheckArgs {
                 front_door: "check".into(),
                 ..RunContext::default()
             },
-            admission: None,
-            deadline: None,
+            ..EvaluateOptions::default()
         };
         let report = evaluate(&runtime, &bundle, render_input, &options);
         let text = render(&report, self.format);

@@ -11,7 +11,8 @@ use gate_core::bundle::{Exception, Mode};
 use gate_core::report::{Action, AppliedException, ErrorEntry, Finding, Notice, Violation};
 use gate_core::selector::any_matches;
 use rayon::prelude::*;
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 /// Objects per call into a policy: enough to amortise instantiation, few enough
@@ -89,6 +90,52 @@ pub struct RenderOptions {
     /// gets at most the time left, and a call not started by then is not made.
     /// Either way the error names the policy.
     pub deadline: Option<Instant>,
+    /// Kept up to date with the policies running, for a caller that stops
+    /// waiting (past its deadline) and must say which policy it waited for.
+    pub running: Option<Arc<RunningPolicies>>,
+}
+
+/// The policies running now, by name, with how many calls of each.
+#[derive(Debug, Default)]
+pub struct RunningPolicies(Mutex<BTreeMap<String, usize>>);
+
+impl RunningPolicies {
+    /// The names of the policies running now.
+    pub fn names(&self) -> Vec<String> {
+        let running = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        running.keys().cloned().collect()
+    }
+
+    fn enter(self: &Arc<Self>, name: &str) -> RunningGuard {
+        let mut running = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        *running.entry(name.to_owned()).or_default() += 1;
+        RunningGuard {
+            running: self.clone(),
+            name: name.to_owned(),
+        }
+    }
+}
+
+/// Counts a call as running until dropped (also when the call unwinds).
+struct RunningGuard {
+    running: Arc<RunningPolicies>,
+    name: String,
+}
+
+impl Drop for RunningGuard {
+    fn drop(&mut self) {
+        let mut running = self
+            .running
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(count) = running.get_mut(&self.name) {
+            *count -= 1;
+            if *count == 0 {
+                running.remove(&self.name);
+            }
+        }
+    }
 }
 
 /// What evaluating a render produced, for a report.
@@ -154,15 +201,7 @@ pub fn evaluate_render(
 
     let results: Vec<(usize, usize, Result<Verdict, Error>)> = jobs
         .par_iter()
-        .flat_map_iter(|job| {
-            run_job(
-                runtime,
-                job,
-                &inventories[job.policy],
-                &tapes,
-                options.deadline,
-            )
-        })
+        .flat_map_iter(|job| run_job(runtime, job, &inventories[job.policy], &tapes, options))
         .collect();
 
     let mut judged: Vec<_> = results.into_iter().collect();
@@ -202,12 +241,13 @@ fn run_job(
     job: &Job<'_>,
     inventory: &[&[u8]],
     tapes: &[Vec<u8>],
-    deadline: Option<Instant>,
+    options: &RenderOptions,
 ) -> Vec<(usize, usize, Result<Verdict, Error>)> {
     let bound = job.bound;
     let call = |objects: &[usize]| {
         let batch: Vec<&[u8]> = objects.iter().map(|&i| tapes[i].as_slice()).collect();
-        let (limits, cut) = limits_before(bound, deadline)?;
+        let (limits, cut) = limits_before(bound, options.deadline)?;
+        let _running = options.running.as_ref().map(|r| r.enter(&bound.name));
         let result = bound
             .policy
             .evaluate(runtime, &limits, &bound.settings, inventory, &batch);
@@ -344,4 +384,23 @@ fn expired_exceptions(policies: &[BoundPolicy], now: DateTime<Utc>) -> Vec<Notic
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn running_policies_are_listed_until_their_last_call_ends() {
+        let running = Arc::new(RunningPolicies::default());
+        let first = running.enter("slow");
+        let second = running.enter("slow");
+        let other = running.enter("fast");
+        assert_eq!(running.names(), ["fast", "slow"]);
+        drop(other);
+        drop(first);
+        assert_eq!(running.names(), ["slow"]);
+        drop(second);
+        assert!(running.names().is_empty());
+    }
 }

@@ -17,7 +17,7 @@ mod limits;
 mod policy;
 
 pub use cache::ComponentCache;
-pub use engine::{BoundPolicy, RenderOptions, RenderOutcome, evaluate_render};
+pub use engine::{BoundPolicy, RenderOptions, RenderOutcome, RunningPolicies, evaluate_render};
 pub use error::{Error, LimitKind, Result};
 pub use guest::{Runtime, RuntimeConfig};
 pub use limits::Limits;
