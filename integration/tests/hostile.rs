@@ -6,37 +6,12 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-/// Builds the hostile components once per test run and returns their directory.
+/// The hostile components, built once per test run.
 fn components() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let target = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .parent()
-            .expect("target dir")
-            .join("wasm");
-        let cargo = option_env!("CARGO").unwrap_or("cargo");
-        let status = std::process::Command::new(cargo)
-            .current_dir(support::root().join("integration/wasm"))
-            .args([
-                "build",
-                "--release",
-                "--target",
-                "wasm32-wasip2",
-                "--target-dir",
-            ])
-            .arg(&target)
-            .env_remove("CARGO_TARGET_DIR")
-            .env_remove("RUSTFLAGS")
-            .env_remove("CARGO_ENCODED_RUSTFLAGS")
-            .status()
-            .expect("run cargo");
-        assert!(status.success(), "building the hostile components failed");
-        target.join("wasm32-wasip2/release")
-    })
+    support::hostile_components()
 }
 
 /// A bundle with one hostile policy and these limits, and two pods to judge.

@@ -24,9 +24,16 @@ enum Command {
     /// Pin a bundle's OCI modules, and move them to air-gapped sites.
     #[command(subcommand)]
     Bundle(BundleCommand),
+    /// Serve the admission webhook over TLS (POST /validate, /healthz, /readyz, /metrics).
+    Serve(gate_webhook::ServeArgs),
 }
 
 impl Cli {
+    /// Does the command log JSON lines (a server) rather than text for a person?
+    pub fn logs_json(&self) -> bool {
+        matches!(self.command, Command::Serve(_))
+    }
+
     /// Runs the command and returns the process exit code.
     pub fn run(self) -> anyhow::Result<ExitCode> {
         // rustls needs one crypto provider per process before any registry connection.
@@ -35,6 +42,10 @@ impl Cli {
             Command::Check(args) => args.run(),
             Command::Policy(command) => command.run(),
             Command::Bundle(command) => command.run(),
+            Command::Serve(args) => {
+                args.run()?;
+                Ok(ExitCode::SUCCESS)
+            }
         }
     }
 }

@@ -9,13 +9,24 @@ pub mod policy_new;
 pub mod policy_oci;
 pub mod policy_test;
 
-/// Logs to stderr, filtered by `GATE_LOG` (default: warnings).
-pub fn init_logging() {
+/// Logs to stderr, filtered by `GATE_LOG`. Commands log warnings as text for a
+/// person; a server (`json`) logs one JSON object per line from `info` up, for a
+/// log pipeline.
+pub fn init_logging(json: bool) {
+    let default = if json { "info" } else { "warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("GATE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_target(false)
-        .init();
+        .with_target(false);
+    if json {
+        builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .init();
+    } else {
+        builder.init();
+    }
 }

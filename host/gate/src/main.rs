@@ -4,8 +4,8 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    gate::init_logging();
     let cli = gate::cli::Cli::parse();
+    gate::init_logging(cli.logs_json());
     match cli.run() {
         Ok(code) => code,
         Err(error) => {
