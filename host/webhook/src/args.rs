@@ -6,9 +6,9 @@ use crate::server::{ServerOptions, serve};
 use crate::state::{AppState, RequestSettings};
 use crate::tls::TlsFiles;
 use clap::Args;
-use gate_engine::loader::{BundleRef, load_bundle};
-use gate_engine::oci_resolver::{TRUST_POLICY_FILES, resolver_for};
-use gate_engine::registry_args::RegistryArgs;
+use gate_engine::ModuleArgs;
+use gate_engine::loader::BundleRef;
+use gate_engine::oci_resolver::TRUST_POLICY_FILES;
 use gate_engine::runtime_args::RuntimeArgs;
 use gate_runtime::{Runtime, RuntimeConfig};
 use std::net::SocketAddr;
@@ -53,17 +53,9 @@ pub struct ServeArgs {
     #[arg(long, default_value = "20s", value_parser = parse_duration)]
     pub shutdown_grace: Duration,
 
-    /// Use only the local OCI store: no registry is contacted.
-    #[arg(long)]
-    pub offline: bool,
-
-    /// The trust policy for OCI modules [default: the bundle's spec.trust, or trustpolicy.json beside it].
-    #[arg(long)]
-    pub trust_policy: Option<PathBuf>,
-
-    /// Registry options.
+    /// Where OCI modules come from.
     #[command(flatten)]
-    pub registry: RegistryArgs,
+    pub modules: ModuleArgs,
 
     /// Runtime options.
     #[command(flatten)]
@@ -122,26 +114,17 @@ impl ServeArgs {
             let dir = path.parent().map(PathBuf::from).unwrap_or_default();
             watched.extend(TRUST_POLICY_FILES.iter().map(|name| dir.join(name)));
         }
-        watched.extend(self.trust_policy.clone());
-        let (bundle, registry, offline, trust) = (
-            self.bundle.clone(),
-            self.registry.clone(),
-            self.offline,
-            self.trust_policy.clone(),
-        );
+        watched.extend(self.modules.trust_policy.clone());
+        let (bundle, modules) = (self.bundle.clone(), self.modules.clone());
         BundleSource {
             label: self.bundle.to_string(),
             watched,
             load: Box::new(move || {
                 // The engine reports a chain of context: keep all of it.
-                let error = |detail: String| Error::Bundle {
+                modules.load(&runtime, &bundle).map_err(|e| Error::Bundle {
                     bundle: bundle.to_string(),
-                    detail,
-                };
-                let resolver = resolver_for(&bundle, &registry, offline, trust.as_deref())
-                    .map_err(|e| error(format!("{e:#}")))?;
-                load_bundle(&runtime, &bundle, resolver.as_ref())
-                    .map_err(|e| error(format!("{e:#}")))
+                    detail: format!("{e:#}"),
+                })
             }),
         }
     }
