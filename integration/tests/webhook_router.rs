@@ -220,6 +220,15 @@ async fn an_excluded_namespace_is_allowed_without_evaluation() {
         json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "gate-system"}});
     let response = answer(&state, &review("u6", "UPDATE", "", &namespace, false)).await;
     assert_eq!(response["allowed"], true, "{response}");
+    let text = metrics(&state).await;
+    assert_eq!(
+        metric_value(
+            &text,
+            r#"gate_admission_skipped_requests_total{reason="excluded-namespace",dry_run="false"}"#
+        ),
+        2.0,
+        "{text}"
+    );
 }
 
 #[tokio::test]

@@ -13,8 +13,9 @@ use kube::core::admission::AdmissionResponse;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// How long past the deadline the engine may take to report it: the runtime
-/// stops a policy at the deadline itself; this only covers a wait for a worker.
+/// How long past the deadline the engine may take to report it. The runtime
+/// stops a policy at the deadline itself, but its clock is coarse under CPU
+/// pressure, and a request may have waited for a worker.
 const DEADLINE_GRACE: Duration = Duration::from_millis(500);
 
 /// An evaluation the request stopped waiting for.
@@ -73,6 +74,7 @@ pub async fn judge(
         && bundle.excluded_namespaces.iter().any(|e| e == ns)
     {
         finish(state, &subject, "allow", arrived, "excluded-namespace");
+        state.metrics.skipped("excluded-namespace", request.dry_run);
         return Ok(response);
     }
 
@@ -106,38 +108,20 @@ pub async fn judge(
             ));
         }
     };
-    let decision = decision_name(report.decision);
     record(state, &report, request.dry_run);
-    let denied_by: Vec<&str> = report
-        .results
-        .iter()
-        .filter(|f| f.action == Action::Deny)
-        .map(|f| f.policy.as_str())
-        .collect();
-    let failing: Vec<String> = report
-        .errors
-        .iter()
-        .map(|e| format!("{}:{}", e.policy.as_deref().unwrap_or("-"), e.kind.as_str()))
-        .collect();
     let answer = verdict::respond(response, &report);
-    tracing::info!(
-        uid = subject.uid,
-        operation = subject.operation,
-        kind = subject.kind,
-        namespace = subject.namespace,
-        name = subject.name,
-        dry_run = subject.dry_run,
-        decision,
-        latency_ms = elapsed_ms(arrived),
-        bundle = %bundle.digest,
-        denied_by = %denied_by.join(","),
-        errors = %failing.join(","),
-        warnings = answer.warnings.as_ref().map_or(0, Vec::len),
-        "admission review"
+    subject.log(
+        decision_name(report.decision),
+        arrived,
+        None,
+        Some((&report, &answer)),
     );
-    state
-        .metrics
-        .request(operation, decision, request.dry_run, arrived.elapsed());
+    state.metrics.request(
+        operation,
+        decision_name(report.decision),
+        request.dry_run,
+        arrived.elapsed(),
+    );
     Ok(answer)
 }
 
@@ -232,24 +216,60 @@ fn finish(
     arrived: Instant,
     reason: &'static str,
 ) {
-    tracing::info!(
-        uid = subject.uid,
-        operation = subject.operation,
-        kind = subject.kind,
-        namespace = subject.namespace,
-        name = subject.name,
-        dry_run = subject.dry_run,
-        decision,
-        latency_ms = elapsed_ms(arrived),
-        reason,
-        "admission review"
-    );
+    subject.log(decision, arrived, Some(reason), None);
     state.metrics.request(
         subject.operation,
         decision,
         subject.dry_run,
         arrived.elapsed(),
     );
+}
+
+impl Subject<'_> {
+    /// The request's log line: who and what, the decision, why it was not judged
+    /// (`reason`), or which policies denied or failed when it was (never a
+    /// violation's text, which may quote the object).
+    fn log(
+        &self,
+        decision: &str,
+        arrived: Instant,
+        reason: Option<&str>,
+        judged: Option<(&Report, &AdmissionResponse)>,
+    ) {
+        let denied_by = judged.map(|(report, _)| {
+            report
+                .results
+                .iter()
+                .filter(|f| f.action == Action::Deny)
+                .map(|f| f.policy.as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+        });
+        let errors = judged.map(|(report, _)| {
+            report
+                .errors
+                .iter()
+                .map(|e| format!("{}:{}", e.policy.as_deref().unwrap_or("-"), e.kind.as_str()))
+                .collect::<Vec<_>>()
+                .join(",")
+        });
+        tracing::info!(
+            uid = self.uid,
+            operation = self.operation,
+            kind = self.kind,
+            namespace = self.namespace,
+            name = self.name,
+            dry_run = self.dry_run,
+            decision,
+            latency_ms = elapsed_ms(arrived),
+            reason,
+            bundle = judged.map(|(report, _)| report.bundle_digest.as_str()),
+            denied_by,
+            errors,
+            warnings = judged.map(|(_, answer)| answer.warnings.as_ref().map_or(0, Vec::len)),
+            "admission review"
+        );
+    }
 }
 
 fn elapsed_ms(since: Instant) -> f64 {

@@ -57,6 +57,12 @@ struct RejectedLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SkippedLabels {
+    reason: &'static str,
+    dry_run: bool,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct BundleLabels {
     bundle: String,
     digest: String,
@@ -90,6 +96,7 @@ pub struct Metrics {
     errors: Family<ErrorLabels, Counter>,
     limit_hits: Family<LimitLabels, Counter>,
     rejected: Family<RejectedLabels, Counter>,
+    skipped: Family<SkippedLabels, Counter>,
     bundle_info: Family<BundleLabels, Gauge>,
     ready: Gauge,
     reloads: Family<ReloadLabels, Counter>,
@@ -139,6 +146,12 @@ impl Metrics {
             "Requests answered with an HTTP error (400, 413, 415) instead of a review",
             rejected.clone(),
         );
+        let skipped = Family::default();
+        registry.register(
+            "admission_skipped_requests",
+            "Requests allowed without evaluation, by reason (excluded-namespace)",
+            skipped.clone(),
+        );
         let bundle_info = Family::default();
         registry.register(
             "bundle_info",
@@ -170,6 +183,7 @@ impl Metrics {
             errors,
             limit_hits,
             rejected,
+            skipped,
             bundle_info,
             ready,
             reloads,
@@ -237,6 +251,13 @@ impl Metrics {
     pub fn rejected(&self, status: u16) {
         self.rejected
             .get_or_create(&RejectedLabels { status })
+            .inc();
+    }
+
+    /// Counts a request allowed without evaluation.
+    pub fn skipped(&self, reason: &'static str, dry_run: bool) {
+        self.skipped
+            .get_or_create(&SkippedLabels { reason, dry_run })
             .inc();
     }
 

@@ -62,7 +62,29 @@ pub fn deny(
 }
 
 fn denial_message(report: &Report) -> String {
-    let items = report
+    capped(
+        &format!("gate bundle {} denies this object: ", report.bundle),
+        violations(report),
+        "violations",
+    )
+}
+
+/// The errors first (why gate could not decide), then any violations found anyway.
+fn error_message(report: &Report) -> String {
+    let errors = report
+        .errors
+        .iter()
+        .map(|e| without_origin(&e.message).to_owned());
+    capped(
+        "gate could not judge this object and fails closed (denies): ",
+        errors.chain(violations(report)),
+        "errors and violations",
+    )
+}
+
+/// `[policy] path: message` for each violation of a denying finding.
+fn violations(report: &Report) -> impl Iterator<Item = String> + '_ {
+    report
         .results
         .iter()
         .filter(|f| f.action == Action::Deny)
@@ -74,24 +96,7 @@ fn denial_message(report: &Report) -> String {
                     format!("[{}] {}: {}", f.policy, v.path, v.message)
                 }
             })
-        });
-    capped(
-        &format!("gate bundle {} denies this object: ", report.bundle),
-        items,
-        "violations",
-    )
-}
-
-fn error_message(report: &Report) -> String {
-    let items = report
-        .errors
-        .iter()
-        .map(|e| without_origin(&e.message).to_owned());
-    capped(
-        "gate could not judge this object and fails closed (denies): ",
-        items,
-        "errors",
-    )
+        })
 }
 
 /// `prefix` then as many `items` as fit in [`MESSAGE_CAP`], then how many were left out.
