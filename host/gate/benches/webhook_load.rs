@@ -501,7 +501,7 @@ fn main() {
                 || l.starts_with("gate_admission_rejected_requests_total{")
         })
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum();
+        .fold(0.0, |total, n| total + n);
 
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let mut out = String::from(

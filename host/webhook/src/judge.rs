@@ -53,8 +53,10 @@ pub async fn judge(
             "the request's object is not a Kubernetes object: no apiVersion and kind".into(),
         ));
     };
+    // The API server sends "" for cluster-scoped objects.
+    let request_namespace = request.namespace.clone().filter(|ns| !ns.is_empty());
     let namespace = resource
-        .effective_namespace(request.namespace.as_deref())
+        .effective_namespace(request_namespace.as_deref())
         .map(str::to_owned);
     let subject = Subject {
         uid: &request.uid,
@@ -79,7 +81,7 @@ pub async fn judge(
     }
 
     let options = EvaluateOptions {
-        default_namespace: request.namespace.clone(),
+        default_namespace: request_namespace,
         now: Utc::now(),
         context: RunContext {
             front_door: "admission".into(),
