@@ -36,6 +36,11 @@ fuzz seconds="300":
 bench-argocd:
     cargo bench -p gate --bench argocd -- --write
 
+# Load the admission webhook (release `gate serve`, aks-restricted, TLS, keep-alive) at 100, 500
+# and 1,000 req/s and at saturation (wrk); rewrite its section of BENCHMARKS.md.
+loadtest:
+    cargo bench -p gate --bench webhook_load -- --write
+
 # Accept changed output snapshots after reviewing them.
 snapshots:
     INSTA_UPDATE=always cargo test -p gate --test outputs

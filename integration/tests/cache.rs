@@ -4,7 +4,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod components;
 mod support;
 
 use sha2::{Digest, Sha256};
@@ -136,7 +135,7 @@ fn no_cache_compiles_every_time_and_writes_nothing() {
 fn foreign_compiled_code() -> (Vec<u8>, Vec<u8>) {
     let attacker = Cache::new();
     let dir = tempfile::tempdir().expect("tempdir");
-    let module = components::components().join("hostile_capabilities.wasm");
+    let module = support::hostile_components().join("hostile_capabilities.wasm");
     let bundle = dir.path().join("bundle.yaml");
     std::fs::write(
         &bundle,

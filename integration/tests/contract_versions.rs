@@ -5,11 +5,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod components;
 mod support;
 
 use chrono::Utc;
-use components::components;
 use gate_core::bundle::Mode;
 use gate_core::report::ClusterInfo;
 use gate_core::{Admission, Operation, Origin, Resource};
@@ -21,7 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 fn wasm(name: &str) -> Vec<u8> {
-    let path = components().join(format!("{}.wasm", name.replace('-', "_")));
+    let path = support::hostile_components().join(format!("{}.wasm", name.replace('-', "_")));
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -82,6 +80,8 @@ fn judge(
             now: Utc::now(),
             cluster,
             admission,
+            deadline: None,
+            running: None,
         },
     )
 }
@@ -106,7 +106,7 @@ fn seen(outcome: &RenderOutcome) -> String {
 #[test]
 fn a_policy_built_against_0_1_0_loads_and_judges_from_the_command_line() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let module = components().join("legacy_v010.wasm");
+    let module = support::hostile_components().join("legacy_v010.wasm");
     std::fs::write(
         dir.path().join("bundle.yaml"),
         format!(

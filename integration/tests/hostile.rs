@@ -4,13 +4,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod components;
 mod support;
-
-use components::components;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
+
+/// The hostile components, built once per test run.
+fn components() -> &'static Path {
+    support::hostile_components()
+}
 
 /// A bundle with one hostile policy and these limits, and two pods to judge.
 fn setup(policy: &str, limits: &str) -> tempfile::TempDir {

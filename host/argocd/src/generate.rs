@@ -158,7 +158,7 @@ impl GenerateArgs {
             default_namespace: env.namespace.clone(),
             now: Utc::now(),
             context: context(&env, &selection),
-            admission: None,
+            ..EvaluateOptions::default()
         };
         let report = evaluate_ref(&runtime, &bundle, &render, &options);
         let report_dir = self

@@ -10,6 +10,7 @@
 //!   policies:
 //!     - module: builtin:disallow-privileged # or ./policy.wasm, or oci://acr.io/repo@sha256:...
 //!       mode: enforce                       # or audit (alias: warn)
+//!       failurePolicy: Fail                 # or Ignore: a policy error allows (fail open)
 //!       settings: {}
 //!       exceptions:
 //!         - name: legacy-agent
@@ -95,6 +96,24 @@ pub enum Mode {
     Audit,
 }
 
+/// What a policy's failure (a trap, a limit hit, an error, the request deadline)
+/// does to the object it was judging. Every front door applies it the same way.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub enum FailurePolicy {
+    /// The failure is an error: the run cannot decide, and fails closed.
+    #[default]
+    Fail,
+    /// The failure is reported as a warning and the object is allowed (fail open).
+    Ignore,
+}
+
+impl FailurePolicy {
+    /// Is this the default ([`FailurePolicy::Fail`])?
+    pub fn is_fail(&self) -> bool {
+        *self == FailurePolicy::Fail
+    }
+}
+
 /// One policy of a bundle.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -111,6 +130,9 @@ pub struct PolicyEntry {
     /// Enforce or audit.
     #[serde(default)]
     pub mode: Mode,
+    /// Fail closed (default) or open when the policy fails on an object.
+    #[serde(default, skip_serializing_if = "FailurePolicy::is_fail")]
+    pub failure_policy: FailurePolicy,
     /// The policy's settings.
     #[serde(default = "empty_settings")]
     pub settings: Value,
@@ -334,6 +356,16 @@ mod tests {
     fn warn_is_an_alias_of_audit() {
         let b = parse(&format!("{MINIMAL}    mode: warn\n")).unwrap();
         assert_eq!(b.spec.policies[0].mode, Mode::Audit);
+    }
+
+    #[test]
+    fn failure_policy_defaults_to_fail_and_takes_ignore() {
+        let b = parse(MINIMAL).unwrap();
+        assert_eq!(b.spec.policies[0].failure_policy, FailurePolicy::Fail);
+        let b = parse(&format!("{MINIMAL}    failurePolicy: Ignore\n")).unwrap();
+        assert_eq!(b.spec.policies[0].failure_policy, FailurePolicy::Ignore);
+        let err = parse(&format!("{MINIMAL}    failurePolicy: ignore\n")).unwrap_err();
+        assert!(err.to_string().contains("failurePolicy"), "{err}");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The report: everything one evaluation found, in the shape every output format
 //! and front door renders.
 
-use crate::bundle::{Exception, Mode};
+use crate::bundle::{Exception, FailurePolicy, Mode};
 use crate::manifest::Skipped;
 use crate::resource::ObjectRef;
 use crate::selector::KindSelector;
@@ -103,6 +103,14 @@ pub struct PolicyRun {
     pub name: String,
     /// Enforce or audit.
     pub mode: Mode,
+    /// What a failure of the policy does: fail closed (the default) or open.
+    #[serde(
+        rename = "failurePolicy",
+        skip_serializing_if = "FailurePolicy::is_fail"
+    )]
+    pub failure_policy: FailurePolicy,
+    /// How many objects of this run the policy judged.
+    pub evaluations: usize,
     /// Where the component came from.
     pub module: String,
     /// sha256 digest of the component.
@@ -188,9 +196,72 @@ pub struct InputDigest {
     pub digest: String,
 }
 
+/// What kind of failure an error is: for metrics, alerts and exit paths that
+/// treat, say, a policy that hit its time limit apart from unreadable input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ErrorKind {
+    /// A file or document could not be read or parsed.
+    Input,
+    /// A policy ran out of wall-clock time.
+    TimeLimit,
+    /// A policy ran out of fuel.
+    FuelLimit,
+    /// A policy reached its memory limit.
+    MemoryLimit,
+    /// A policy exhausted its call stack.
+    StackLimit,
+    /// A policy returned more than it may.
+    OutputLimit,
+    /// The caller's deadline (an admission request's) passed before the policy finished.
+    Deadline,
+    /// A policy trapped (a panic, `unreachable`, ...).
+    Trap,
+    /// A policy returned an error instead of verdicts.
+    PolicyError,
+    /// A policy broke the contract.
+    Contract,
+    /// The host itself failed (engine, cache, loading).
+    Host,
+}
+
+impl ErrorKind {
+    /// The kebab-case name, as serialized.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Input => "input",
+            ErrorKind::TimeLimit => "time-limit",
+            ErrorKind::FuelLimit => "fuel-limit",
+            ErrorKind::MemoryLimit => "memory-limit",
+            ErrorKind::StackLimit => "stack-limit",
+            ErrorKind::OutputLimit => "output-limit",
+            ErrorKind::Deadline => "deadline",
+            ErrorKind::Trap => "trap",
+            ErrorKind::PolicyError => "policy-error",
+            ErrorKind::Contract => "contract",
+            ErrorKind::Host => "host",
+        }
+    }
+
+    /// Is this a policy hitting one of its hard limits (or the caller's deadline)?
+    pub fn is_limit(self) -> bool {
+        matches!(
+            self,
+            ErrorKind::TimeLimit
+                | ErrorKind::FuelLimit
+                | ErrorKind::MemoryLimit
+                | ErrorKind::StackLimit
+                | ErrorKind::OutputLimit
+                | ErrorKind::Deadline
+        )
+    }
+}
+
 /// Something gate could not do: the run cannot be trusted to be complete.
 #[derive(Debug, Clone, Serialize)]
 pub struct ErrorEntry {
+    /// What kind of failure it is.
+    pub kind: ErrorKind,
     /// The full message, naming file and line, policy, or reference.
     pub message: String,
     /// The policy involved.
@@ -207,7 +278,8 @@ pub struct ErrorEntry {
     pub line: Option<usize>,
 }
 
-/// A warning about the run itself (an expired exception, skipped verification, ...).
+/// A warning about the run (an expired exception, skipped verification, a policy
+/// that failed open on an object, ...).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Notice {
     /// The message.
@@ -215,6 +287,12 @@ pub struct Notice {
     /// The policy involved.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub policy: Option<String>,
+    /// The object it is about, when it is about one (not the whole run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object: Option<ObjectRef>,
+    /// The kind of the error it reports, when a policy that fails open failed.
+    #[serde(rename = "errorKind", skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorKind>,
 }
 
 /// Counts.

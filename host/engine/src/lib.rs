@@ -10,6 +10,7 @@
 pub mod builtin;
 pub mod evaluate;
 pub mod loader;
+pub mod module_args;
 pub mod oci_resolver;
 pub mod output;
 pub mod registry_args;
@@ -19,4 +20,5 @@ pub mod sources;
 
 pub use evaluate::{EvaluateOptions, evaluate, evaluate_ref};
 pub use loader::{BundleRef, LoadedBundle, load_bundle};
+pub use module_args::ModuleArgs;
 pub use runtime_args::RuntimeArgs;

@@ -145,6 +145,12 @@ pub struct LoadedBundle {
     pub digest: String,
     /// The policies, in bundle order.
     pub policies: Vec<BoundPolicy>,
+    /// The policies judged at admission, in bundle order: those that judge one
+    /// object alone. A policy that declares an inventory compares objects across
+    /// a render, which an admission request does not carry.
+    pub admission_policies: Vec<BoundPolicy>,
+    /// The namespaces no policy of the bundle judges (`spec.excludedNamespaces`).
+    pub excluded_namespaces: Vec<String>,
     /// Their descriptions for the report.
     pub runs: Vec<PolicyRun>,
     /// Warnings to show on every run.
@@ -184,6 +190,8 @@ pub fn load_bundle(
         notices.extend(resolved.notices.iter().map(|message| Notice {
             message: message.clone(),
             policy: Some(entry.module.clone()),
+            object: None,
+            error: None,
         }));
         modules.push((module, resolved));
     }
@@ -228,11 +236,18 @@ pub fn load_bundle(
             );
         }
     }
-    let (policies, runs) = bound.into_iter().unzip();
+    let (policies, runs): (Vec<BoundPolicy>, _) = bound.into_iter().unzip();
+    let admission_policies = policies
+        .iter()
+        .filter(|p| p.policy.info.inventory.is_empty())
+        .cloned()
+        .collect();
     Ok(LoadedBundle {
         name: bundle.metadata.name,
         digest,
         policies,
+        admission_policies,
+        excluded_namespaces: bundle.spec.excluded_namespaces,
         runs,
         notices,
     })
@@ -260,6 +275,8 @@ fn bind(
     let run = PolicyRun {
         name: name.clone(),
         mode: entry.mode,
+        failure_policy: entry.failure_policy,
+        evaluations: 0,
         module: module.to_string(),
         digest: policy.digest.clone(),
         info: policy.info.clone(),

@@ -42,7 +42,7 @@ impl RuntimeArgs {
         Ok(Runtime::new(RuntimeConfig {
             cache_dir: self.cache_dir(),
             cache_key: self.cache_key.clone(),
-            max_concurrency: None,
+            ..RuntimeConfig::default()
         })?)
     }
 }

@@ -2,7 +2,7 @@
 
 use gate_core::Resource;
 use gate_core::manifest::{self, Format, Parsed, Skipped};
-use gate_core::report::{ErrorEntry, InputDigest, Notice};
+use gate_core::report::{ErrorEntry, ErrorKind, InputDigest, Notice};
 use rayon::prelude::*;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -115,6 +115,26 @@ pub fn parse_text(name: &str, text: &str) -> Loaded {
     loaded
 }
 
+/// A render of one object that arrived already parsed (an admission request's
+/// object). `name` stands in for the file in positions and messages.
+pub fn single_object(name: &str, object: serde_json::Value) -> Loaded {
+    let origin = gate_core::Origin {
+        file: name.to_owned(),
+        document: 0,
+        line: 1,
+        item: None,
+    };
+    let mut loaded = Loaded::default();
+    match manifest::from_value(object, origin) {
+        Ok(parsed) => {
+            loaded.resources = parsed.resources;
+            loaded.skipped = parsed.skipped;
+        }
+        Err(e) => loaded.errors.push(syntax_error(e)),
+    }
+    loaded
+}
+
 fn walk(dir: &Path, inputs: &mut Vec<Input>, loaded: &mut Loaded) {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
@@ -143,6 +163,8 @@ fn walk(dir: &Path, inputs: &mut Vec<Input>, loaded: &mut Loaded) {
                         path.display()
                     ),
                     policy: None,
+                    object: None,
+                    error: None,
                 });
             }
         } else if path.is_dir() {
@@ -219,6 +241,7 @@ fn too_large(path: &Path, limit: u64) -> ErrorEntry {
 
 fn file_error(path: &Path, message: String) -> ErrorEntry {
     ErrorEntry {
+        kind: ErrorKind::Input,
         message: format!("{}: {message}", path.display()),
         policy: None,
         object: None,
@@ -234,6 +257,7 @@ fn syntax_error(error: gate_core::Error) -> ErrorEntry {
         _ => (None, None),
     };
     ErrorEntry {
+        kind: ErrorKind::Input,
         message: error.to_string(),
         policy: None,
         object: None,

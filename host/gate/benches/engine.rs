@@ -344,22 +344,15 @@ violation contains msg if {
              is already parsed: the most favourable set-up for the peer.\n\
              - allowed-registries costs more per object than disallow-privileged because it matches every image against its regex (Azure's default `^[^/]+\\.azurecr\\.io/.+$`) with regex-lite, which has no DFA: the fixture has three images. Batching does not amortise that: in the run above most of the difference is per object, not per call.\n- For scale, from the engine issue (another run, not this one): Kubewarden's evaluator takes 107 µs per evaluation with a reused instance and 272 µs with a fresh one on this machine.\n"
         );
-        // Sections other benches write (`<!-- NAME-bench:begin ... -->` to the
-        // end) are theirs: kept as they are.
-        let kept = std::fs::read_to_string(root().join("BENCHMARKS.md"))
-            .ok()
-            .and_then(|old| {
-                let marker = old.find("-bench:begin")?;
-                let line = old[..marker].rfind('\n').map_or(0, |i| i + 1);
-                Some(old[line..].to_owned())
-            })
-            .unwrap_or_default();
-        let doc = if kept.is_empty() {
-            doc
-        } else {
-            format!("{doc}\n{kept}")
-        };
-        std::fs::write(root().join("BENCHMARKS.md"), doc).expect("write BENCHMARKS.md");
+        // Other benchmarks own sections of their own (`## ...` after this one, with
+        // `<!-- NAME:begin -->` markers): keep them.
+        let path = root().join("BENCHMARKS.md");
+        let previous = std::fs::read_to_string(&path).unwrap_or_default();
+        let kept = previous
+            .find("<!-- ")
+            .and_then(|marker| previous[..marker].rfind("\n## "))
+            .map_or("", |start| &previous[start..]);
+        std::fs::write(&path, format!("{}\n{kept}", doc.trim_end())).expect("write BENCHMARKS.md");
         eprintln!("wrote BENCHMARKS.md");
     }
 }

@@ -5,11 +5,10 @@ use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use clap::Args;
 use gate_core::report::RunContext;
-use gate_engine::RuntimeArgs;
 use gate_engine::evaluate::{EvaluateOptions, evaluate};
-use gate_engine::loader::{BundleRef, load_bundle};
+use gate_engine::loader::BundleRef;
 use gate_engine::output::{OutputFormat, render};
-use gate_engine::registry_args::RegistryArgs;
+use gate_engine::{ModuleArgs, RuntimeArgs};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -42,22 +41,14 @@ pub struct CheckArgs {
     #[arg(long, hide = true)]
     pub now: Option<DateTime<Utc>>,
 
-    /// Use only the local OCI store: no registry is contacted.
-    #[arg(long)]
-    pub offline: bool,
-
-    /// The trust policy for OCI modules [default: the bundle's spec.trust, or trustpolicy.json beside it].
-    #[arg(long)]
-    pub trust_policy: Option<PathBuf>,
-
     /// The largest file or stdin stream read (bytes, or with KiB, MiB, GiB); a
     /// larger input is an error.
     #[arg(long, value_parser = gate_engine::sources::parse_size, default_value = "64MiB")]
     pub max_input_size: u64,
 
-    /// Registry options.
+    /// Where OCI modules come from.
     #[command(flatten)]
-    pub registry: RegistryArgs,
+    pub modules: ModuleArgs,
 
     /// Runtime options.
     #[command(flatten)]
@@ -94,13 +85,7 @@ impl CheckArgs {
             attester.as_ref().and_then(|_| git_revision(&self.paths))
         });
         let runtime = self.runtime.runtime()?;
-        let resolver = gate_engine::oci_resolver::resolver_for(
-            &self.bundle,
-            &self.registry,
-            self.offline,
-            self.trust_policy.as_deref(),
-        )?;
-        let bundle = load_bundle(&runtime, &self.bundle, resolver.as_ref())?;
+        let bundle = self.modules.load(&runtime, &self.bundle)?;
         let render_input = gate_engine::sources::load_with(
             &self.paths,
             &gate_engine::sources::LoadOptions {
@@ -115,7 +100,7 @@ impl CheckArgs {
                 revision,
                 ..RunContext::default()
             },
-            admission: None,
+            ..EvaluateOptions::default()
         };
         let report = evaluate(&runtime, &bundle, render_input, &options);
         if let Some(attester) = &attester {

@@ -32,16 +32,25 @@ enum Command {
     /// The Argo CD config-management plugin (run by the repo-server sidecar).
     #[command(subcommand)]
     Argocd(ArgocdCommand),
+    /// Serve the admission webhook over TLS (POST /validate, /healthz, /readyz, /metrics).
+    Serve(gate_webhook::ServeArgs),
 }
 
 impl Cli {
     /// The log level when `GATE_LOG` is unset. The Argo CD plugin's stderr is what
-    /// people read in the Application's condition: no retry chatter there.
+    /// people read in the Application's condition: no retry chatter there. A
+    /// server logs requests from `info` up.
     pub fn default_log_level(&self) -> &'static str {
         match self.command {
             Command::Argocd(_) => "error",
+            Command::Serve(_) => "info",
             _ => "warn",
         }
+    }
+
+    /// Does the command log JSON lines (a server) rather than text for a person?
+    pub fn logs_json(&self) -> bool {
+        matches!(self.command, Command::Serve(_))
     }
 
     /// Runs the command and returns the process exit code.
@@ -54,6 +63,10 @@ impl Cli {
             Command::Bundle(command) => command.run(),
             Command::Evidence(command) => command.run(),
             Command::Argocd(command) => Ok(command.run()),
+            Command::Serve(args) => {
+                args.run()?;
+                Ok(ExitCode::SUCCESS)
+            }
         }
     }
 }

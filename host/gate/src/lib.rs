@@ -12,17 +12,25 @@ pub mod policy_new;
 pub mod policy_oci;
 pub mod policy_test;
 
-/// Logs to stderr, filtered by `GATE_LOG` (default: `default_level`). Colour
-/// only on a terminal: stderr is often read elsewhere (CI logs, Argo CD's
-/// condition box), where escape codes show as garbage.
-pub fn init_logging(default_level: &str) {
+/// Logs to stderr, filtered by `GATE_LOG` (default: `default_level`). A server
+/// (`json`) logs one JSON object per line, for a log pipeline; commands log text
+/// for a person, with colour only on a terminal: stderr is often read elsewhere
+/// (CI logs, Argo CD's condition box), where escape codes show as garbage.
+pub fn init_logging(default_level: &str, json: bool) {
     use std::io::IsTerminal as _;
     let filter = tracing_subscriber::EnvFilter::try_from_env("GATE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_target(false)
-        .init();
+        .with_target(false);
+    if json {
+        builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .init();
+    } else {
+        builder.with_ansi(std::io::stderr().is_terminal()).init();
+    }
 }

@@ -12,13 +12,16 @@ use gate_core::report::{Action, AppliedException, ErrorEntry, Finding, Notice, P
 use gate_core::selector::any_matches;
 use gate_core::{Admission, Operation, Resource};
 use rayon::prelude::*;
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
 
 /// Objects per call into a policy: enough to amortise instantiation, few enough
 /// to spread a render over every core.
 const BATCH: usize = 64;
 
 /// A compiled policy with its configuration from a bundle.
+#[derive(Clone)]
 pub struct BoundPolicy {
     /// The name findings carry.
     pub name: String,
@@ -39,7 +42,9 @@ pub struct BoundPolicy {
 }
 
 impl BoundPolicy {
-    fn judges(
+    /// Does this policy judge this object: a kind it targets, in a namespace it
+    /// covers, and (at admission) an operation it judges?
+    pub fn judges(
         &self,
         resource: &Resource,
         default_namespace: Option<&str>,
@@ -96,6 +101,56 @@ pub struct RenderOptions {
     /// At admission: the operation and the stored object. Policies that do not
     /// judge the operation are skipped.
     pub admission: Option<Admission>,
+    /// When every call must be over (an admission request's deadline): a call
+    /// gets at most the time left, and a call not started by then is not made.
+    /// Either way the error names the policy.
+    pub deadline: Option<Instant>,
+    /// Kept up to date with the policies running, for a caller that stops
+    /// waiting (past its deadline) and must say which policy it waited for.
+    pub running: Option<Arc<RunningPolicies>>,
+}
+
+/// The policies running now, by name, with how many calls of each.
+#[derive(Debug, Default)]
+pub struct RunningPolicies(Mutex<BTreeMap<String, usize>>);
+
+impl RunningPolicies {
+    /// The names of the policies running now.
+    pub fn names(&self) -> Vec<String> {
+        let running = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        running.keys().cloned().collect()
+    }
+
+    fn enter(self: &Arc<Self>, name: &str) -> RunningGuard {
+        let mut running = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        *running.entry(name.to_owned()).or_default() += 1;
+        RunningGuard {
+            running: self.clone(),
+            name: name.to_owned(),
+        }
+    }
+}
+
+/// Counts a call as running until dropped (also when the call unwinds).
+struct RunningGuard {
+    running: Arc<RunningPolicies>,
+    name: String,
+}
+
+impl Drop for RunningGuard {
+    fn drop(&mut self) {
+        let mut running = self
+            .running
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(count) = running.get_mut(&self.name) {
+            *count -= 1;
+            if *count == 0 {
+                running.remove(&self.name);
+            }
+        }
+    }
 }
 
 /// What evaluating a render produced, for a report.
@@ -112,6 +167,8 @@ pub struct RenderOutcome {
     /// The pairs judged and allowed, in object order then policy order: with the
     /// findings and errors, every verdict of the run.
     pub passed: Vec<Passed>,
+    /// Objects judged by each policy, in policy order.
+    pub evaluations_by_policy: Vec<usize>,
 }
 
 /// One call's worth of work.
@@ -149,6 +206,7 @@ pub fn evaluate_render(
             .filter(|&i| bound.judges(&resources[i], default_ns, operation))
             .collect();
         outcome.evaluations += targets.len();
+        outcome.evaluations_by_policy.push(targets.len());
         let inventory: Vec<&[u8]> = (0..resources.len())
             .filter(|&i| bound.sees(&resources[i]))
             .map(|i| tapes[i].as_slice())
@@ -165,7 +223,16 @@ pub fn evaluate_render(
 
     let results: Vec<(usize, usize, Result<Verdict, Error>)> = jobs
         .par_iter()
-        .flat_map_iter(|job| run_job(runtime, job, &inventories[job.policy], &tapes, &context))
+        .flat_map_iter(|job| {
+            run_job(
+                runtime,
+                job,
+                &inventories[job.policy],
+                &tapes,
+                &context,
+                options,
+            )
+        })
         .collect();
 
     let mut judged: Vec<_> = results.into_iter().collect();
@@ -188,6 +255,7 @@ pub fn evaluate_render(
                 ));
             }
             Err(error) => outcome.errors.push(ErrorEntry {
+                kind: error.kind(),
                 message: format!("{}: {error}", resource.origin),
                 policy: Some(bound.name.clone()),
                 object: Some(resource.object_ref_in(default_ns)),
@@ -208,18 +276,28 @@ fn run_job(
     inventory: &[&[u8]],
     tapes: &[Vec<u8>],
     context: &CallContext,
+    options: &RenderOptions,
 ) -> Vec<(usize, usize, Result<Verdict, Error>)> {
     let bound = job.bound;
     let call = |objects: &[usize]| {
         let batch: Vec<&[u8]> = objects.iter().map(|&i| tapes[i].as_slice()).collect();
-        bound.policy.evaluate_in(
+        let (limits, cut) = limits_before(bound, options.deadline)?;
+        let _running = options.running.as_ref().map(|r| r.enter(&bound.name));
+        let result = bound.policy.evaluate_in(
             runtime,
-            &bound.limits,
+            &limits,
             &bound.settings,
             inventory,
             &batch,
             context,
-        )
+        );
+        match result {
+            Err(Error::Limit {
+                limit: LimitKind::Time,
+                ..
+            }) if cut => Err(deadline_passed(bound, "while the policy ran")),
+            other => other,
+        }
     };
     match call(&job.objects) {
         Ok(verdicts) => job
@@ -232,7 +310,7 @@ fn run_job(
             let timed_out = matches!(
                 error,
                 Error::Limit {
-                    limit: LimitKind::Time,
+                    limit: LimitKind::Time | LimitKind::Deadline,
                     ..
                 }
             );
@@ -257,6 +335,33 @@ fn run_job(
                 })
                 .collect()
         }
+    }
+}
+
+/// The limits of a call that starts now: the policy's own, with the time cut to
+/// what is left before the deadline (and whether it was cut). Fails, naming the
+/// policy, when the deadline has already passed.
+fn limits_before(bound: &BoundPolicy, deadline: Option<Instant>) -> Result<(Limits, bool), Error> {
+    let Some(deadline) = deadline else {
+        return Ok((bound.limits, false));
+    };
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Err(deadline_passed(bound, "before the policy ran"));
+    }
+    let cut = left < bound.limits.timeout;
+    let limits = Limits {
+        timeout: left.min(bound.limits.timeout),
+        ..bound.limits
+    };
+    Ok((limits, cut))
+}
+
+fn deadline_passed(bound: &BoundPolicy, when: &str) -> Error {
+    Error::Limit {
+        policy: bound.policy.label().to_owned(),
+        limit: LimitKind::Deadline,
+        detail: format!("it passed {when}"),
     }
 }
 
@@ -313,8 +418,29 @@ fn expired_exceptions(policies: &[BoundPolicy], now: DateTime<Utc>) -> Vec<Notic
                         e.name, bound.name, e.expires, e.reason
                     ),
                     policy: Some(bound.name.clone()),
+                    object: None,
+                    error: None,
                 })
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn running_policies_are_listed_until_their_last_call_ends() {
+        let running = Arc::new(RunningPolicies::default());
+        let first = running.enter("slow");
+        let second = running.enter("slow");
+        let other = running.enter("fast");
+        assert_eq!(running.names(), ["fast", "slow"]);
+        drop(other);
+        drop(first);
+        assert_eq!(running.names(), ["slow"]);
+        drop(second);
+        assert!(running.names().is_empty());
+    }
 }

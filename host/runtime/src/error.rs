@@ -1,3 +1,4 @@
+use gate_core::report::ErrorKind;
 use std::path::PathBuf;
 
 /// The limit a policy hit.
@@ -13,6 +14,8 @@ pub enum LimitKind {
     Stack,
     /// The size of what one call returns, as the host lifts it.
     Output,
+    /// The caller's deadline for the whole render (an admission request's).
+    Deadline,
 }
 
 impl std::fmt::Display for LimitKind {
@@ -23,6 +26,7 @@ impl std::fmt::Display for LimitKind {
             LimitKind::Memory => "memory limit",
             LimitKind::Stack => "stack limit",
             LimitKind::Output => "output size limit",
+            LimitKind::Deadline => "request deadline",
         })
     }
 }
@@ -116,6 +120,28 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    /// What kind of failure this is, for reports and metrics.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Limit { limit, .. } => match limit {
+                LimitKind::Time => ErrorKind::TimeLimit,
+                LimitKind::Fuel => ErrorKind::FuelLimit,
+                LimitKind::Memory => ErrorKind::MemoryLimit,
+                LimitKind::Stack => ErrorKind::StackLimit,
+                LimitKind::Output => ErrorKind::OutputLimit,
+                LimitKind::Deadline => ErrorKind::Deadline,
+            },
+            // Trying to wait is stopped by a trap of the host's own.
+            Error::Trap { .. } | Error::Blocked { .. } => ErrorKind::Trap,
+            Error::Failed { .. } => ErrorKind::PolicyError,
+            Error::Contract { .. } => ErrorKind::Contract,
+            Error::Engine(_)
+            | Error::Load { .. }
+            | Error::Settings { .. }
+            | Error::Cache { .. } => ErrorKind::Host,
+        }
+    }
+
     /// The policy the error is about, if any.
     pub fn policy(&self) -> Option<&str> {
         match self {

@@ -21,7 +21,7 @@ mod policy;
 
 pub use cache::ComponentCache;
 pub use cache_key::default_key_path;
-pub use engine::{BoundPolicy, RenderOptions, RenderOutcome, evaluate_render};
+pub use engine::{BoundPolicy, RenderOptions, RenderOutcome, RunningPolicies, evaluate_render};
 pub use error::{Error, LimitKind, Result};
 pub use guest::{Runtime, RuntimeConfig};
 pub use limits::Limits;

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// The repository root.
@@ -22,6 +23,36 @@ pub fn gate() -> Command {
         .env("GATE_CACHE_DIR", cache_dir())
         .env_remove("GATE_LOG");
     command
+}
+
+/// Builds the hostile components of integration/wasm once per test binary and
+/// returns the directory of their `.wasm` files (`hostile_loop.wasm`, ...).
+pub fn hostile_components() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let target = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .parent()
+            .expect("target dir")
+            .join("wasm");
+        let cargo = option_env!("CARGO").unwrap_or("cargo");
+        let status = std::process::Command::new(cargo)
+            .current_dir(root().join("integration/wasm"))
+            .args([
+                "build",
+                "--release",
+                "--target",
+                "wasm32-wasip2",
+                "--target-dir",
+            ])
+            .arg(&target)
+            .env_remove("CARGO_TARGET_DIR")
+            .env_remove("RUSTFLAGS")
+            .env_remove("CARGO_ENCODED_RUSTFLAGS")
+            .status()
+            .expect("run cargo");
+        assert!(status.success(), "building the hostile components failed");
+        target.join("wasm32-wasip2/release")
+    })
 }
 
 /// One cache for the whole test run: the first test compiles, the others load.

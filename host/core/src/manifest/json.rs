@@ -110,7 +110,11 @@ mod tests {
     fn floats_are_read_correctly_rounded_as_go_reads_them() {
         // serde_json's fast float parser is off by one unit in the last place for
         // some inputs; Go's (and so kubectl's) is exact. Found by the fuzzer.
-        for text in ["123456789.12345679", "123456789.123456789", "0.30000000000000004"] {
+        for text in [
+            "123456789.12345679",
+            "123456789.123456789",
+            "0.30000000000000004",
+        ] {
             let v = strict(&format!(r#"{{"a": {text}}}"#)).unwrap();
             let exact: f64 = text.parse().unwrap();
             assert_eq!(v["a"].as_f64(), Some(exact), "{text}");

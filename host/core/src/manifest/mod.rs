@@ -10,6 +10,7 @@ use crate::resource::Origin;
 use crate::resource::Resource;
 use crate::yaml;
 use serde::Serialize;
+use serde_json::Value;
 
 /// The syntax of a manifest stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,6 +79,14 @@ pub fn parse(file: &str, text: &str) -> Result<Parsed> {
         Format::Yaml => parse_yaml(file, text, &mut parsed)?,
         Format::Json => parse_json(file, text, &mut parsed)?,
     }
+    Ok(parsed)
+}
+
+/// Takes one document that arrived already parsed (an admission request's object):
+/// the same rules as a document of a stream, at `origin`.
+pub fn from_value(value: Value, origin: Origin) -> Result<Parsed> {
+    let mut parsed = Parsed::default();
+    objects::add_document(value, origin, &mut parsed)?;
     Ok(parsed)
 }
 
