@@ -2,6 +2,7 @@
 
 use crate::bundle_cmd::BundleCommand;
 use crate::check::CheckArgs;
+use crate::flux_cmd::FluxCommand;
 use crate::policy::PolicyCommand;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -24,6 +25,9 @@ enum Command {
     /// Pin a bundle's OCI modules, and move them to air-gapped sites.
     #[command(subcommand)]
     Bundle(BundleCommand),
+    /// Flux: publish only approved revisions as ExternalArtifacts.
+    #[command(subcommand)]
+    Flux(FluxCommand),
 }
 
 impl Cli {
@@ -35,6 +39,7 @@ impl Cli {
             Command::Check(args) => args.run(),
             Command::Policy(command) => command.run(),
             Command::Bundle(command) => command.run(),
+            Command::Flux(command) => command.run(),
         }
     }
 }

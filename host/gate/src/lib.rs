@@ -4,6 +4,7 @@
 pub mod bundle_cmd;
 pub mod check;
 pub mod cli;
+pub mod flux_cmd;
 pub mod policy;
 pub mod policy_new;
 pub mod policy_oci;
