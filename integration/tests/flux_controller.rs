@@ -47,6 +47,9 @@ impl Drop for Harness {
     fn drop(&mut self) {
         let _ = self.controller.kill();
         let _ = self.controller.wait();
+        if std::thread::panicking() {
+            eprintln!("controller log:\n{}", self.log());
+        }
     }
 }
 
@@ -263,7 +266,7 @@ fn approved_denied_approved_serves_a_a_c_and_says_why() {
     assert_eq!(ea["status"]["artifact"]["revision"], a.as_str());
     assert_eq!(ready(&ea)["status"], "False");
     let message = ready(&ea)["message"].as_str().unwrap().to_owned();
-    assert!(message.starts_with(&format!("revision '{b}' denied by bundle 'default' (1 denied): Deployment shop/web: disallow-privileged:")), "{message}");
+    assert!(message.starts_with(&format!("revision '{b}' denied by bundle 'default' (1 denied): Deployment web: disallow-privileged:")), "{message}");
     assert!(message.ends_with(&format!("; still serving '{a}'")), "{message}");
     assert_eq!(ready(&gate)["message"], message.as_str());
     let (digest, render) = h.served(&ea);

@@ -4,6 +4,7 @@ use crate::bundles::BundleCache;
 use crate::config::PlatformConfig;
 use crate::crd::{GATE_LABEL, Gate};
 use crate::error::{Error, Result};
+use crate::events::Events;
 use crate::flux_api::{ExternalArtifact, SourceKind};
 use crate::pipeline::Pipeline;
 use crate::reconcile::{Context, error_policy, reconcile};
@@ -13,7 +14,6 @@ use gate_engine::registry_args::RegistryArgs;
 use gate_runtime::Runtime;
 use kube::api::{Api, DynamicObject};
 use kube::runtime::controller::Controller;
-use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 use kube::ResourceExt;
@@ -72,17 +72,13 @@ pub async fn serve(options: ServeOptions, runtime: Runtime) -> Result<()> {
 
     let bundles = BundleCache::new(Arc::new(runtime), options.registry.clone(), false);
     warm_up(&config, &bundles);
-    let reporter = Reporter {
-        controller: "gate-flux".into(),
-        instance: std::env::var("POD_NAME").ok(),
-    };
     let context = Arc::new(Context {
         client: client.clone(),
         config,
         bundles,
         storage: storage.clone(),
         pipeline: options.pipeline,
-        recorder: Recorder::new(client.clone(), reporter),
+        events: Events::new(client.clone(), "gate-flux", std::env::var("POD_NAME").ok()),
         interval: options.interval,
     });
 

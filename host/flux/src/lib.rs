@@ -21,6 +21,7 @@ pub mod controller;
 pub mod crd;
 pub mod digest;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod fetch;
 pub mod flux_api;

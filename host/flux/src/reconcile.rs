@@ -9,6 +9,7 @@
 use crate::bundles::BundleCache;
 use crate::config::PlatformConfig;
 use crate::crd::{BUNDLE_DIGEST_ANNOTATION, GATE_LABEL, Gate, GateStatus};
+use crate::events::{EventType, Events, Note};
 use crate::error::{Error, Result};
 use crate::flux_api::{Artifact, Condition, ExternalArtifact, source_artifact};
 use crate::pipeline::{Pipeline, Request};
@@ -19,7 +20,6 @@ use gate_engine::brief::findings_summary;
 use gate_engine::evaluate::EvaluateOptions;
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use kube::runtime::controller::Action;
-use kube::runtime::events::{Event, EventType, Recorder};
 use kube::{Resource, ResourceExt};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -39,7 +39,7 @@ pub struct Context {
     /// Download, verify, extract, render, judge.
     pub pipeline: Pipeline,
     /// Publishes Kubernetes events.
-    pub recorder: Recorder,
+    pub events: Events,
     /// How often a Gate is looked at again when nothing changes.
     pub interval: Duration,
 }
@@ -54,13 +54,22 @@ struct Inputs {
 }
 
 /// Reconciles one Gate.
-pub async fn reconcile(gate: Arc<Gate>, ctx: Arc<Context>) -> Result<Action> {
-    let namespace = gate.namespace().ok_or_else(|| Error::Shape {
-        object: format!("Gate {}", gate.name_any()),
+pub async fn reconcile(trigger: Arc<Gate>, ctx: Arc<Context>) -> Result<Action> {
+    let namespace = trigger.namespace().ok_or_else(|| Error::Shape {
+        object: format!("Gate {}", trigger.name_any()),
         message: "a Gate is namespaced".into(),
     })?;
-    let name = gate.name_any();
+    let name = trigger.name_any();
     let gates: Api<Gate> = Api::namespaced(ctx.client.clone(), &namespace);
+    // The watch cache can lag behind this controller's own last status write; the
+    // status holds the last approved artifact, so read it from the API.
+    let Some(gate) = gates
+        .get_opt(&name)
+        .await
+        .map_err(kube_error(format!("get Gate {namespace}/{name}")))?
+    else {
+        return Ok(Action::await_change());
+    };
     let artifacts: Api<ExternalArtifact> = Api::namespaced(ctx.client.clone(), &namespace);
     let external = match ensure_external_artifact(&artifacts, &gate).await {
         Ok(external) => external,
@@ -156,19 +165,18 @@ pub async fn reconcile(gate: Arc<Gate>, ctx: Arc<Context>) -> Result<Action> {
         .patch_status(&name, &PatchParams::default(), &Patch::Merge(json!({ "status": gate_status })))
         .await
         .map_err(kube_error(format!("update the status of Gate {namespace}/{name}")))?;
-    let event = Event {
+    let note = Note {
         type_: if approved {
             EventType::Normal
         } else {
             EventType::Warning
         },
-        reason: reason.into(),
-        note: Some(message),
-        action: "Judge".into(),
-        secondary: None,
+        reason,
+        action: "Judge",
+        note: &message,
     };
-    publish_event(&ctx, &event, &external.object_ref(&())).await;
-    publish_event(&ctx, &event, &gate.object_ref(&())).await;
+    ctx.events.publish(&external.object_ref(&()), &note).await;
+    ctx.events.publish(&gate.object_ref(&()), &note).await;
     Ok(Action::requeue(ctx.interval))
 }
 
@@ -408,16 +416,14 @@ async fn restore_if_tampered(
         .artifact
         .as_ref()
         .map_or_else(|| "no artifact".to_owned(), |a| format!("'{}'", a.revision));
-    let event = Event {
+    let message = format!("status.artifact was changed outside gate; restored {restored}");
+    let note = Note {
         type_: EventType::Warning,
-        reason: "ArtifactRestored".into(),
-        note: Some(format!(
-            "status.artifact was changed outside gate; restored {restored}"
-        )),
-        action: "Restore".into(),
-        secondary: None,
+        reason: "ArtifactRestored",
+        action: "Restore",
+        note: &message,
     };
-    publish_event(ctx, &event, &external.object_ref(&())).await;
+    ctx.events.publish(&external.object_ref(&()), &note).await;
     Ok(())
 }
 
@@ -441,22 +447,14 @@ async fn record_gate_only(gates: &Api<Gate>, gate: &Gate, ctx: &Context, message
         )
         .await
         .map_err(kube_error(format!("update the status of Gate {name}")))?;
-    let event = Event {
+    let note = Note {
         type_: EventType::Warning,
-        reason: status::GATE_ERROR.into(),
-        note: Some(message),
-        action: "Publish".into(),
-        secondary: None,
+        reason: status::GATE_ERROR,
+        action: "Publish",
+        note: &message,
     };
-    publish_event(ctx, &event, &gate.object_ref(&())).await;
+    ctx.events.publish(&gate.object_ref(&()), &note).await;
     Ok(())
-}
-
-/// Events are for people; failing to publish one does not fail the reconciliation.
-async fn publish_event(ctx: &Context, event: &Event, regarding: &k8s_openapi::api::core::v1::ObjectReference) {
-    if let Err(e) = ctx.recorder.publish(event, regarding).await {
-        tracing::warn!("cannot publish event {}: {e}", event.reason);
-    }
 }
 
 fn kube_error(action: String) -> impl FnOnce(kube::Error) -> Error {
