@@ -29,13 +29,27 @@ fn an_approved_artifact_exits_0_and_a_denied_one_exits_1() {
     let server = StandIn::start();
     let good = fx::app(fx::ALLOWED);
     let url = server.serve_file("good.tar.gz", Served::Whole(good.clone()));
-    let (code, out, err) = check(&["--artifact-url", &url, "--digest", &fx::digest(&good), "--path", "./deploy"]);
+    let (code, out, err) = check(&[
+        "--artifact-url",
+        &url,
+        "--digest",
+        &fx::digest(&good),
+        "--path",
+        "./deploy",
+    ]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("ALLOW: 1 objects"), "{out}");
 
     let bad = fx::app(fx::DENIED);
     let url = server.serve_file("bad.tar.gz", Served::Whole(bad.clone()));
-    let (code, out, err) = check(&["--artifact-url", &url, "--digest", &fx::digest(&bad), "--path", "deploy"]);
+    let (code, out, err) = check(&[
+        "--artifact-url",
+        &url,
+        "--digest",
+        &fx::digest(&bad),
+        "--path",
+        "deploy",
+    ]);
     assert_eq!(code, 1, "{out}{err}");
     assert!(out.contains("disallow-privileged"), "{out}");
     // Paths are shown relative to the artifact, not the temporary directory.
@@ -60,11 +74,21 @@ fn every_hostile_artifact_exits_2_and_names_the_problem() {
                 (server.serve_file(name, Served::Broken(bytes)), d)
             }
         };
-        let mut args = vec!["--artifact-url", &url, "--digest", &digest, "--path", "deploy"];
+        let mut args = vec![
+            "--artifact-url",
+            &url,
+            "--digest",
+            &digest,
+            "--path",
+            "deploy",
+        ];
         args.extend(fx::LIMIT_FLAGS);
         let (code, out, err) = check(&args);
         assert_eq!(code, 2, "{name}: {out}{err}");
-        assert!(err.contains(expected), "{name}: expected {expected:?} in:\n{err}");
+        assert!(
+            err.contains(expected),
+            "{name}: expected {expected:?} in:\n{err}"
+        );
         assert!(!out.contains("ALLOW"), "{name}: {out}");
     }
 }
@@ -75,7 +99,14 @@ fn a_digest_gate_cannot_verify_is_refused_before_download() {
     let good = fx::app(fx::ALLOWED);
     let url = server.serve_file("good.tar.gz", Served::Whole(good.clone()));
     let sha512 = format!("sha512:{}", "0".repeat(128));
-    let (code, _out, err) = check(&["--artifact-url", &url, "--digest", &sha512, "--path", "deploy"]);
+    let (code, _out, err) = check(&[
+        "--artifact-url",
+        &url,
+        "--digest",
+        &sha512,
+        "--path",
+        "deploy",
+    ]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("sha256"), "{err}");
     assert!(
@@ -94,19 +125,31 @@ fn the_judged_render_is_the_same_every_time() {
     for run in 0..2 {
         let out = dir.path().join(format!("render-{run}.yaml"));
         let (code, stdout, err) = check(&[
-            "--artifact-url", &url, "--digest", &fx::digest(&good), "--path", "deploy",
-            "--render-output", out.to_str().unwrap(),
+            "--artifact-url",
+            &url,
+            "--digest",
+            &fx::digest(&good),
+            "--path",
+            "deploy",
+            "--render-output",
+            out.to_str().unwrap(),
         ]);
         assert_eq!(code, 0, "{stdout}{err}");
         renders.push(std::fs::read_to_string(out).unwrap());
     }
     assert_eq!(renders[0], renders[1]);
     // One JSON document per object, after `---`, and it is the object judged.
-    let docs: Vec<&str> = renders[0].split("---\n").filter(|d| !d.is_empty()).collect();
+    let docs: Vec<&str> = renders[0]
+        .split("---\n")
+        .filter(|d| !d.is_empty())
+        .collect();
     assert_eq!(docs.len(), 1, "{}", renders[0]);
     let object: serde_json::Value = serde_json::from_str(docs[0]).unwrap();
     assert_eq!(object["kind"], "Deployment");
-    assert_eq!(object["spec"]["template"]["spec"]["containers"][0]["image"], "contoso.azurecr.io/web:1.0");
+    assert_eq!(
+        object["spec"]["template"]["spec"]["containers"][0]["image"],
+        "contoso.azurecr.io/web:1.0"
+    );
 }
 
 #[test]
@@ -130,9 +173,18 @@ fn a_source_is_read_through_the_api() {
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = server.kubeconfig(dir.path());
     let output = support::run_with_timeout(
-        support::gate()
-            .env("KUBECONFIG", &kubeconfig)
-            .args(["flux", "check", "--source", "gitrepository/shop", "-n", "shop", "--path", "deploy", "--format", "json"]),
+        support::gate().env("KUBECONFIG", &kubeconfig).args([
+            "flux",
+            "check",
+            "--source",
+            "gitrepository/shop",
+            "-n",
+            "shop",
+            "--path",
+            "deploy",
+            "--format",
+            "json",
+        ]),
         None,
         Duration::from_secs(120),
     );
@@ -140,20 +192,86 @@ fn a_source_is_read_through_the_api() {
     assert_eq!(code, 0, "{out}{err}");
     let report: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(report["context"]["frontDoor"], "flux");
-    assert_eq!(report["context"]["revision"], "main@sha1:0123456789abcdef0123456789abcdef01234567");
+    assert_eq!(
+        report["context"]["revision"],
+        "main@sha1:0123456789abcdef0123456789abcdef01234567"
+    );
     assert_eq!(report["context"]["defaultNamespace"], "shop");
-    assert!(report["bundleDigest"].as_str().unwrap().starts_with("sha256:"));
+    assert!(
+        report["bundleDigest"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:")
+    );
 
     // A source without an artifact yet is an error, not an allow.
     server.set_status(GIT_REPOSITORIES, "shop", "shop", json!({"conditions": []}));
     let output = support::run_with_timeout(
-        support::gate()
-            .env("KUBECONFIG", &kubeconfig)
-            .args(["flux", "check", "--source", "gitrepository/shop", "-n", "shop"]),
+        support::gate().env("KUBECONFIG", &kubeconfig).args([
+            "flux",
+            "check",
+            "--source",
+            "gitrepository/shop",
+            "-n",
+            "shop",
+        ]),
         None,
         Duration::from_secs(120),
     );
     let (code, _out, err) = support::parts(&output);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("has no artifact yet"), "{err}");
+}
+
+/// True when a kustomize renderer is on PATH; in CI its absence fails the test.
+fn has_kustomize() -> bool {
+    let found = ["kustomize", "kubectl"].iter().any(|p| {
+        std::process::Command::new(p)
+            .arg("version")
+            .arg("--client")
+            .output()
+            .is_ok()
+    });
+    assert!(
+        found || std::env::var_os("CI").is_none(),
+        "CI needs kubectl or kustomize on PATH"
+    );
+    found
+}
+
+#[test]
+fn a_kustomization_is_judged_as_rendered_and_the_render_is_what_is_published() {
+    if !has_kustomize() {
+        eprintln!("skipped: neither kustomize nor kubectl is on PATH");
+        return;
+    }
+    let server = StandIn::start();
+    let artifact = fx::targz(&[
+        fx::file(
+            "deploy/kustomization.yaml",
+            "namespace: shop\nresources: [app.yaml]\ncommonLabels: {team: shop}\n",
+        ),
+        fx::file("deploy/app.yaml", fx::ALLOWED),
+    ]);
+    let url = server.serve_file("k.tar.gz", Served::Whole(artifact.clone()));
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("render.yaml");
+    let (code, stdout, err) = check(&[
+        "--artifact-url",
+        &url,
+        "--digest",
+        &fx::digest(&artifact),
+        "--path",
+        "deploy",
+        "--render-output",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stdout}{err}");
+    let render = std::fs::read_to_string(out).unwrap();
+    let object: serde_json::Value =
+        serde_json::from_str(render.trim().strip_prefix("---\n").unwrap()).unwrap();
+    // The kustomization's transformations are in what was judged and published.
+    assert_eq!(object["metadata"]["namespace"], "shop");
+    assert_eq!(object["metadata"]["labels"]["team"], "shop");
+    assert!(!stdout.contains("/tmp"), "{stdout}");
 }

@@ -118,7 +118,9 @@ impl Harness {
         let name = format!("{commit}.tar.gz");
         let (bytes, digest, served) = match delivery {
             Delivery::Honest(b) => (b.clone(), fx::digest(&b), Served::Whole(b)),
-            Delivery::WrongDigest(b) => (b.clone(), fx::digest(b"not these bytes"), Served::Whole(b)),
+            Delivery::WrongDigest(b) => {
+                (b.clone(), fx::digest(b"not these bytes"), Served::Whole(b))
+            }
             Delivery::Broken(b) => (b.clone(), fx::digest(&b), Served::Broken(b)),
         };
         let url = self.api.serve_file(&name, served);
@@ -136,12 +138,20 @@ impl Harness {
 
     /// Waits until the Gate has judged `revision`; returns the Gate and its ExternalArtifact.
     fn judged(&self, revision: &str, reason: &str) -> (Value, Value) {
-        let gate = self.api.wait_for(&format!("{revision} to be judged ({reason})"), WAIT, |api| {
-            let gate = api.get(GATES, NS, "shop")?;
-            let status = &gate["status"];
-            (status["lastAttemptedRevision"] == revision && ready(&gate)["reason"] == reason).then_some(gate)
-        });
-        let ea = self.api.get(EXTERNAL_ARTIFACTS, NS, "shop").expect("ExternalArtifact");
+        let gate = self.api.wait_for(
+            &format!("{revision} to be judged ({reason})"),
+            WAIT,
+            |api| {
+                let gate = api.get(GATES, NS, "shop")?;
+                let status = &gate["status"];
+                (status["lastAttemptedRevision"] == revision && ready(&gate)["reason"] == reason)
+                    .then_some(gate)
+            },
+        );
+        let ea = self
+            .api
+            .get(EXTERNAL_ARTIFACTS, NS, "shop")
+            .expect("ExternalArtifact");
         (gate, ea)
     }
 
@@ -151,7 +161,11 @@ impl Harness {
         let artifact = &ea["status"]["artifact"];
         let (code, bytes) = http_get(artifact["url"].as_str().unwrap());
         assert_eq!(code, 200, "the published artifact is not served");
-        assert_eq!(fx::digest(&bytes), artifact["digest"], "the digest is not that of the bytes served");
+        assert_eq!(
+            fx::digest(&bytes),
+            artifact["digest"],
+            "the digest is not that of the bytes served"
+        );
         assert_eq!(bytes.len() as u64, artifact["size"].as_u64().unwrap());
         (fx::digest(&bytes), untar_render(&bytes))
     }
@@ -172,7 +186,11 @@ impl Harness {
         self.api
             .list(EVENTS, NS)
             .into_iter()
-            .filter(|e| e["regarding"]["kind"] == "ExternalArtifact" && e["regarding"]["name"] == "shop" && e["reason"] == reason)
+            .filter(|e| {
+                e["regarding"]["kind"] == "ExternalArtifact"
+                    && e["regarding"]["name"] == "shop"
+                    && e["reason"] == reason
+            })
             .collect()
     }
 
@@ -194,7 +212,9 @@ fn http_get(url: &str) -> (u16, Vec<u8>) {
     let rest = url.strip_prefix("http://").unwrap();
     let (host, path) = rest.split_once('/').unwrap();
     let mut stream = std::net::TcpStream::connect(host).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
     write!(stream, "GET /{path} HTTP/1.0\r\nHost: {host}\r\n\r\n").unwrap();
     let mut response = Vec::new();
     stream.read_to_end(&mut response).unwrap();
@@ -213,7 +233,14 @@ fn untar_render(bytes: &[u8]) -> String {
     for entry in archive.entries().unwrap() {
         let mut entry = entry.unwrap();
         let header = entry.header();
-        assert_eq!((header.uid().unwrap(), header.gid().unwrap(), header.mtime().unwrap()), (0, 0, 0));
+        assert_eq!(
+            (
+                header.uid().unwrap(),
+                header.gid().unwrap(),
+                header.mtime().unwrap()
+            ),
+            (0, 0, 0)
+        );
         assert_eq!(header.mode().unwrap(), 0o600);
         let name = entry.path().unwrap().display().to_string();
         if name == "manifests.yaml" {
@@ -230,11 +257,18 @@ fn untar_render(bytes: &[u8]) -> String {
 fn image_of(render: &str) -> String {
     let doc = render.trim().strip_prefix("---\n").unwrap();
     let object: Value = serde_json::from_str(doc).unwrap();
-    object["spec"]["template"]["spec"]["containers"][0]["image"].as_str().unwrap().to_owned()
+    object["spec"]["template"]["spec"]["containers"][0]["image"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 fn file_of(artifact: &Value) -> String {
-    Path::new(artifact["path"].as_str().unwrap()).file_name().unwrap().to_string_lossy().into_owned()
+    Path::new(artifact["path"].as_str().unwrap())
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned()
 }
 
 #[test]
@@ -244,20 +278,50 @@ fn approved_denied_approved_serves_a_a_c_and_says_why() {
     // A: approved and published.
     let a = h.publish("a", Delivery::Honest(fx::app(fx::ALLOWED)));
     let (gate, ea) = h.judged(&a, "Succeeded");
-    assert_eq!(ea["status"]["artifact"]["revision"], a.as_str(), "{}", h.log());
+    assert_eq!(
+        ea["status"]["artifact"]["revision"],
+        a.as_str(),
+        "{}",
+        h.log()
+    );
     assert_eq!(ready(&ea)["status"], "True");
-    assert!(ready(&ea)["message"].as_str().unwrap().contains(&format!("stored artifact for revision '{a}'")));
+    assert!(
+        ready(&ea)["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("stored artifact for revision '{a}'"))
+    );
     let (digest_a, render_a) = h.served(&ea);
     assert_eq!(image_of(&render_a), "contoso.azurecr.io/web:1.0");
     assert_eq!(gate["status"]["artifact"], ea["status"]["artifact"]);
     // Who published it, and with which bundle.
     assert_eq!(ea["metadata"]["labels"]["gate.dev/gate"], "shop");
-    assert_eq!(ea["metadata"]["ownerReferences"][0]["uid"], gate["metadata"]["uid"]);
-    assert_eq!(ea["spec"]["sourceRef"], json!({"apiVersion": "gate.dev/v1alpha1", "kind": "Gate", "name": "shop", "namespace": NS}));
+    assert_eq!(
+        ea["metadata"]["ownerReferences"][0]["uid"],
+        gate["metadata"]["uid"]
+    );
+    assert_eq!(
+        ea["spec"]["sourceRef"],
+        json!({"apiVersion": "gate.dev/v1alpha1", "kind": "Gate", "name": "shop", "namespace": NS})
+    );
     let metadata = &ea["status"]["artifact"]["metadata"];
-    assert!(metadata["gate.dev/bundle-digest"].as_str().unwrap().starts_with("sha256:"));
-    assert_eq!(ea["metadata"]["annotations"]["gate.dev/bundle-digest"], metadata["gate.dev/bundle-digest"]);
-    assert_eq!((metadata["gate.dev/objects"].as_str(), metadata["gate.dev/denied"].as_str()), (Some("1"), Some("0")));
+    assert!(
+        metadata["gate.dev/bundle-digest"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:")
+    );
+    assert_eq!(
+        ea["metadata"]["annotations"]["gate.dev/bundle-digest"],
+        metadata["gate.dev/bundle-digest"]
+    );
+    assert_eq!(
+        (
+            metadata["gate.dev/objects"].as_str(),
+            metadata["gate.dev/denied"].as_str()
+        ),
+        (Some("1"), Some("0"))
+    );
     assert_eq!(h.events("Succeeded").len(), 1);
 
     // B: denied. Still A, and the status and an event say why.
@@ -267,10 +331,16 @@ fn approved_denied_approved_serves_a_a_c_and_says_why() {
     assert_eq!(ready(&ea)["status"], "False");
     let message = ready(&ea)["message"].as_str().unwrap().to_owned();
     assert!(message.starts_with(&format!("revision '{b}' denied by bundle 'default' (1 denied): Deployment web: disallow-privileged:")), "{message}");
-    assert!(message.ends_with(&format!("; still serving '{a}'")), "{message}");
+    assert!(
+        message.ends_with(&format!("; still serving '{a}'")),
+        "{message}"
+    );
     assert_eq!(ready(&gate)["message"], message.as_str());
     let (digest, render) = h.served(&ea);
-    assert_eq!((digest.as_str(), image_of(&render).as_str()), (digest_a.as_str(), "contoso.azurecr.io/web:1.0"));
+    assert_eq!(
+        (digest.as_str(), image_of(&render).as_str()),
+        (digest_a.as_str(), "contoso.azurecr.io/web:1.0")
+    );
     let denied = h.events("PolicyDenied");
     assert_eq!(denied.len(), 1);
     assert_eq!(denied[0]["type"], "Warning");
@@ -279,7 +349,10 @@ fn approved_denied_approved_serves_a_a_c_and_says_why() {
     assert_eq!(h.stored_files(), [file_of(&ea["status"]["artifact"])]);
 
     // C: approved again.
-    let c = h.publish("c", Delivery::Honest(fx::app(&fx::ALLOWED.replace("web:1.0", "web:3.0"))));
+    let c = h.publish(
+        "c",
+        Delivery::Honest(fx::app(&fx::ALLOWED.replace("web:1.0", "web:3.0"))),
+    );
     let (_gate, ea) = h.judged(&c, "Succeeded");
     assert_eq!(ea["status"]["artifact"]["revision"], c.as_str());
     let (digest_c, render_c) = h.served(&ea);
@@ -287,7 +360,11 @@ fn approved_denied_approved_serves_a_a_c_and_says_why() {
     assert_eq!(image_of(&render_c), "contoso.azurecr.io/web:3.0");
     let succeeded = h.events("Succeeded");
     assert_eq!(succeeded.len(), 2);
-    assert!(succeeded.iter().any(|e| e["note"].as_str().unwrap().contains(&c)));
+    assert!(
+        succeeded
+            .iter()
+            .any(|e| e["note"].as_str().unwrap().contains(&c))
+    );
 }
 
 #[test]
@@ -302,9 +379,18 @@ fn a_refused_artifact_leaves_the_last_approved_one_served() {
         let revision = h.publish(&commit, delivery);
         let (gate, ea) = h.judged(&revision, "GateError");
         let message = ready(&ea)["message"].as_str().unwrap().to_owned();
-        assert!(message.contains(expected), "{name}: expected {expected:?} in {message:?}");
-        assert!(message.ends_with(&format!("still serving '{good}'")), "{name}: {message}");
-        assert_eq!(ea["status"]["artifact"], approved, "{name} changed the published artifact");
+        assert!(
+            message.contains(expected),
+            "{name}: expected {expected:?} in {message:?}"
+        );
+        assert!(
+            message.ends_with(&format!("still serving '{good}'")),
+            "{name}: {message}"
+        );
+        assert_eq!(
+            ea["status"]["artifact"], approved,
+            "{name} changed the published artifact"
+        );
         assert_eq!(gate["status"]["artifact"], approved);
         assert_eq!(h.served(&ea).0, digest, "{name}");
         assert_eq!(h.stored_files().len(), 1, "{name} left a file in storage");
@@ -319,20 +405,38 @@ fn the_same_render_gives_the_same_artifact_and_old_ones_are_collected() {
     let (_, ea) = h.judged(&one, "Succeeded");
     let first = ea["status"]["artifact"].clone();
     // Another revision whose tree differs (a README) but whose render is the same.
-    let two = h.publish("2", Delivery::Honest(fx::targz(&[fx::file("deploy/app.yaml", fx::ALLOWED), fx::file("NOTES", "x")])));
+    let two = h.publish(
+        "2",
+        Delivery::Honest(fx::targz(&[
+            fx::file("deploy/app.yaml", fx::ALLOWED),
+            fx::file("NOTES", "x"),
+        ])),
+    );
     let (_, ea) = h.judged(&two, "Succeeded");
     assert_eq!(ea["status"]["artifact"]["revision"], two.as_str());
-    assert_eq!(ea["status"]["artifact"]["digest"], first["digest"], "same render, different bytes");
+    assert_eq!(
+        ea["status"]["artifact"]["digest"], first["digest"],
+        "same render, different bytes"
+    );
     assert_eq!(ea["status"]["artifact"]["url"], first["url"]);
     // Two more approved renders: with two records kept, the first is collected.
-    let three = h.publish("3", Delivery::Honest(fx::app(&fx::ALLOWED.replace("1.0", "3.0"))));
+    let three = h.publish(
+        "3",
+        Delivery::Honest(fx::app(&fx::ALLOWED.replace("1.0", "3.0"))),
+    );
     let (_, ea3) = h.judged(&three, "Succeeded");
     assert_eq!(h.stored_files().len(), 2);
-    let four = h.publish("4", Delivery::Honest(fx::app(&fx::ALLOWED.replace("1.0", "4.0"))));
+    let four = h.publish(
+        "4",
+        Delivery::Honest(fx::app(&fx::ALLOWED.replace("1.0", "4.0"))),
+    );
     let (_, ea4) = h.judged(&four, "Succeeded");
     let kept = h.stored_files();
     assert_eq!(kept, {
-        let mut k = vec![file_of(&ea3["status"]["artifact"]), file_of(&ea4["status"]["artifact"])];
+        let mut k = vec![
+            file_of(&ea3["status"]["artifact"]),
+            file_of(&ea4["status"]["artifact"]),
+        ];
         k.sort();
         k
     });
@@ -350,11 +454,14 @@ fn a_status_changed_behind_gates_back_is_restored() {
     forged["artifact"]["url"] = json!("http://evil.example/payload.tar.gz");
     forged["artifact"]["revision"] = json!("main@sha1:forged");
     h.api.set_status(EXTERNAL_ARTIFACTS, NS, "shop", forged);
-    h.api.wait_for("the published artifact to be restored", WAIT, |api| {
-        let ea = api.get(EXTERNAL_ARTIFACTS, NS, "shop")?;
-        (ea["status"]["artifact"] == published).then_some(())
+    h.api
+        .wait_for("the published artifact to be restored", WAIT, |api| {
+            let ea = api.get(EXTERNAL_ARTIFACTS, NS, "shop")?;
+            (ea["status"]["artifact"] == published).then_some(())
+        });
+    h.api.wait_for("an ArtifactRestored event", WAIT, |_| {
+        (!h.events("ArtifactRestored").is_empty()).then_some(())
     });
-    h.api.wait_for("an ArtifactRestored event", WAIT, |_| (!h.events("ArtifactRestored").is_empty()).then_some(()));
 }
 
 #[test]
@@ -364,26 +471,43 @@ fn a_first_revision_denied_publishes_nothing() {
     let (gate, ea) = h.judged(&one, "PolicyDenied");
     assert!(ea["status"]["artifact"].is_null(), "{ea}");
     assert!(gate["status"]["artifact"].is_null());
-    assert!(ready(&ea)["message"].as_str().unwrap().ends_with("; nothing is served"));
+    assert!(
+        ready(&ea)["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("; nothing is served")
+    );
     assert!(!h.storage.join("gate").join(NS).join("shop").exists() || h.stored_files().is_empty());
 }
 
 #[test]
 fn a_tenant_cannot_pick_a_bundle_the_platform_did_not_allow() {
-    let h = start(json!({"sourceRef": {"kind": "GitRepository", "name": "shop"}, "path": "deploy", "bundle": "restricted"}));
+    let h = start(
+        json!({"sourceRef": {"kind": "GitRepository", "name": "shop"}, "path": "deploy", "bundle": "restricted"}),
+    );
     h.publish("1", Delivery::Honest(fx::app(fx::ALLOWED)));
-    let ea = h.api.wait_for("the Gate to refuse its bundle", WAIT, |api| {
-        let ea = api.get(EXTERNAL_ARTIFACTS, NS, "shop")?;
-        (ready(&ea)["reason"] == "GateError").then_some(ea)
-    });
+    let ea = h
+        .api
+        .wait_for("the Gate to refuse its bundle", WAIT, |api| {
+            let ea = api.get(EXTERNAL_ARTIFACTS, NS, "shop")?;
+            (ready(&ea)["reason"] == "GateError").then_some(ea)
+        });
     let message = ready(&ea)["message"].as_str().unwrap().to_owned();
-    assert!(message.contains("bundle \"restricted\" is not allowed in namespace \"shop\"; allowed: default"), "{message}");
+    assert!(
+        message.contains(
+            "bundle \"restricted\" is not allowed in namespace \"shop\"; allowed: default"
+        ),
+        "{message}"
+    );
     assert!(ea["status"]["artifact"].is_null());
     assert!(!h.requests_downloaded());
 }
 
 impl Harness {
     fn requests_downloaded(&self) -> bool {
-        self.api.requests().iter().any(|r| r.contains("/artifacts/"))
+        self.api
+            .requests()
+            .iter()
+            .any(|r| r.contains("/artifacts/"))
     }
 }

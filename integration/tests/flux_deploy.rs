@@ -10,7 +10,14 @@ use std::path::Path;
 
 #[test]
 fn the_deployable_files_pass_aks_restricted() {
-    let output = support::run(&["check", "--bundle", "builtin:aks-restricted", "--format", "json", "integration/flux"]);
+    let output = support::run(&[
+        "check",
+        "--bundle",
+        "builtin:aks-restricted",
+        "--format",
+        "json",
+        "integration/flux",
+    ]);
     let (code, out, err) = support::parts(&output);
     assert_eq!(code, 0, "{out}{err}");
     let report: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -42,15 +49,20 @@ fn the_checked_in_crd_is_the_generated_one() {
 
 #[test]
 fn the_shipped_configuration_is_valid() {
-    let text = std::fs::read_to_string(support::root().join("integration/flux/deploy/config.yaml")).unwrap();
+    let text = std::fs::read_to_string(support::root().join("integration/flux/deploy/config.yaml"))
+        .unwrap();
     let configmap: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();
     let config = configmap["data"]["config.yaml"].as_str().unwrap();
-    let config = gate_flux::config::PlatformConfig::parse(Path::new("/etc/gate/config.yaml"), config).unwrap();
+    let config =
+        gate_flux::config::PlatformConfig::parse(Path::new("/etc/gate/config.yaml"), config)
+            .unwrap();
     assert_eq!(config.choose("shop", None).unwrap().name, "restricted");
     assert_eq!(config.choose("flux-system", None).unwrap().name, "baseline");
     assert!(config.choose("shop", Some("baseline")).is_err());
     // Every bundle it names is one the binary has.
     for (name, reference) in config.bundles() {
-        reference.read().unwrap_or_else(|e| panic!("bundle {name}: {e:#}"));
+        reference
+            .read()
+            .unwrap_or_else(|e| panic!("bundle {name}: {e:#}"));
     }
 }

@@ -21,7 +21,12 @@ pub fn findings_summary(report: &Report, max: usize) -> String {
             ));
         }
     }
-    items.extend(report.errors.iter().map(|e| format!("error: {}", e.message)));
+    items.extend(
+        report
+            .errors
+            .iter()
+            .map(|e| format!("error: {}", e.message)),
+    );
     join_capped(&items, max)
 }
 
@@ -79,7 +84,9 @@ mod tests {
     use super::*;
 
     fn items(n: usize, len: usize) -> Vec<String> {
-        (0..n).map(|i| format!("{i}{}", "x".repeat(len - 1))).collect()
+        (0..n)
+            .map(|i| format!("{i}{}", "x".repeat(len - 1)))
+            .collect()
     }
 
     #[test]

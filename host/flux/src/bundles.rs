@@ -51,8 +51,10 @@ impl BundleCache {
         {
             return Ok(bundle.clone());
         }
-        let resolver = resolver_for(reference, &self.registry, self.offline, None).map_err(failed)?;
-        let bundle = Arc::new(load_bundle(&self.runtime, reference, resolver.as_ref()).map_err(failed)?);
+        let resolver =
+            resolver_for(reference, &self.registry, self.offline, None).map_err(failed)?;
+        let bundle =
+            Arc::new(load_bundle(&self.runtime, reference, resolver.as_ref()).map_err(failed)?);
         loaded.insert(key, (bundle.digest.clone(), bundle.clone()));
         Ok(bundle)
     }

@@ -60,10 +60,12 @@ pub async fn check(
             name,
             namespace,
         } => {
-            let client = kube::Client::try_default().await.map_err(|source| Error::Kube {
-                action: "connect to the Kubernetes API ($KUBECONFIG or in-cluster)".into(),
-                source,
-            })?;
+            let client = kube::Client::try_default()
+                .await
+                .map_err(|source| Error::Kube {
+                    action: "connect to the Kubernetes API ($KUBECONFIG or in-cluster)".into(),
+                    source,
+                })?;
             let api: Api<DynamicObject> =
                 Api::namespaced_with(client, namespace, &kind.api_resource());
             let object = api.get(name).await.map_err(|source| Error::Kube {

@@ -79,8 +79,7 @@ impl PlatformConfig {
             file: path.to_owned(),
             message,
         };
-        let file: ConfigFile =
-            serde_yaml_ng::from_str(text).map_err(|e| invalid(e.to_string()))?;
+        let file: ConfigFile = serde_yaml_ng::from_str(text).map_err(|e| invalid(e.to_string()))?;
         let base = path.parent().unwrap_or(Path::new("."));
         let mut bundles = BTreeMap::new();
         for (name, reference) in file.bundles {
@@ -92,13 +91,17 @@ impl PlatformConfig {
             bundles.insert(name, reference);
         }
         if file.namespaces.is_empty() {
-            return Err(invalid("`namespaces` is empty: no namespace could use gate".into()));
+            return Err(invalid(
+                "`namespaces` is empty: no namespace could use gate".into(),
+            ));
         }
         let mut rules = Vec::new();
         for (index, rule) in file.namespaces.into_iter().enumerate() {
             let at = format!("namespaces[{index}]");
             if rule.patterns.is_empty() || rule.patterns.iter().any(String::is_empty) {
-                return Err(invalid(format!("{at}.match must list namespace names or patterns")));
+                return Err(invalid(format!(
+                    "{at}.match must list namespace names or patterns"
+                )));
             }
             if rule.allowed.is_empty() {
                 return Err(invalid(format!("{at}.allowed is empty")));
@@ -144,9 +147,11 @@ impl PlatformConfig {
                 )));
             }
         };
-        let reference = self.bundles.get(name).cloned().ok_or_else(|| {
-            Error::NotAllowed(format!("bundle {name:?} is not defined"))
-        })?;
+        let reference = self
+            .bundles
+            .get(name)
+            .cloned()
+            .ok_or_else(|| Error::NotAllowed(format!("bundle {name:?} is not defined")))?;
         Ok(BundleChoice {
             name: name.to_owned(),
             reference,
@@ -208,21 +213,39 @@ namespaces:
         let config = config();
         let chosen = config.choose("shop", None).unwrap();
         assert_eq!(chosen.name, "restricted");
-        assert_eq!(chosen.reference, BundleRef::Builtin("aks-restricted".into()));
+        assert_eq!(
+            chosen.reference,
+            BundleRef::Builtin("aks-restricted".into())
+        );
         let chosen = config.choose("team-a", Some("shop")).unwrap();
-        assert_eq!(chosen.reference, BundleRef::File("/etc/gate/bundles/shop.yaml".into()));
-        assert_eq!(config.choose("sandbox-x-dev", None).unwrap().name, "baseline");
+        assert_eq!(
+            chosen.reference,
+            BundleRef::File("/etc/gate/bundles/shop.yaml".into())
+        );
+        assert_eq!(
+            config.choose("sandbox-x-dev", None).unwrap().name,
+            "baseline"
+        );
     }
 
     #[test]
     fn a_tenant_cannot_pick_outside_its_list() {
         let config = config();
-        let err = config.choose("shop", Some("baseline")).unwrap_err().to_string();
-        assert!(err.contains("not allowed") && err.contains("restricted, shop"), "{err}");
+        let err = config
+            .choose("shop", Some("baseline"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("not allowed") && err.contains("restricted, shop"),
+            "{err}"
+        );
         let err = config.choose("other", None).unwrap_err().to_string();
         assert!(err.contains("not configured"), "{err}");
         // A bundle name that is a path is just an unknown name.
-        let err = config.choose("shop", Some("/etc/passwd")).unwrap_err().to_string();
+        let err = config
+            .choose("shop", Some("/etc/passwd"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("not allowed"), "{err}");
     }
 
@@ -230,13 +253,30 @@ namespaces:
     fn a_bad_configuration_is_refused_with_its_reason() {
         for (text, expected) in [
             ("bundles: {a: builtin:default}\nnamespaces: []\n", "empty"),
-            ("bundles: {}\nnamespaces: [{match: [x], allowed: [a], default: a}]\n", "does not define"),
-            ("bundles: {a: builtin:default}\nnamespaces: [{match: [x], allowed: [a], default: b}]\n", "not one of"),
-            ("bundles: {a: builtin:default}\nnamespaces: [{match: [], allowed: [a], default: a}]\n", "match"),
-            ("bundles: {a: builtin:default}\nnamespaces: [{match: [x], allowed: [a], default: a, extra: 1}]\n", "extra"),
+            (
+                "bundles: {}\nnamespaces: [{match: [x], allowed: [a], default: a}]\n",
+                "does not define",
+            ),
+            (
+                "bundles: {a: builtin:default}\nnamespaces: [{match: [x], allowed: [a], default: b}]\n",
+                "not one of",
+            ),
+            (
+                "bundles: {a: builtin:default}\nnamespaces: [{match: [], allowed: [a], default: a}]\n",
+                "match",
+            ),
+            (
+                "bundles: {a: builtin:default}\nnamespaces: [{match: [x], allowed: [a], default: a, extra: 1}]\n",
+                "extra",
+            ),
         ] {
-            let err = PlatformConfig::parse(Path::new("c.yaml"), text).unwrap_err().to_string();
-            assert!(err.contains("c.yaml") && err.contains(expected), "{text}: {err}");
+            let err = PlatformConfig::parse(Path::new("c.yaml"), text)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("c.yaml") && err.contains(expected),
+                "{text}: {err}"
+            );
         }
     }
 

@@ -12,11 +12,11 @@ use crate::storage::Storage;
 use futures::StreamExt;
 use gate_engine::registry_args::RegistryArgs;
 use gate_runtime::Runtime;
+use kube::ResourceExt;
 use kube::api::{Api, DynamicObject};
 use kube::runtime::controller::Controller;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
-use kube::ResourceExt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -48,10 +48,12 @@ pub struct ServeOptions {
 /// Runs the controller until SIGTERM or Ctrl-C.
 pub async fn serve(options: ServeOptions, runtime: Runtime) -> Result<()> {
     let config = PlatformConfig::load(&options.config)?;
-    let client = kube::Client::try_default().await.map_err(|source| Error::Kube {
-        action: "connect to the Kubernetes API (in-cluster or $KUBECONFIG)".into(),
-        source,
-    })?;
+    let client = kube::Client::try_default()
+        .await
+        .map_err(|source| Error::Kube {
+            action: "connect to the Kubernetes API (in-cluster or $KUBECONFIG)".into(),
+            source,
+        })?;
     let storage = Arc::new(Storage::new(
         options.storage_path.clone(),
         &options.storage_adv_addr,
@@ -66,9 +68,13 @@ pub async fn serve(options: ServeOptions, runtime: Runtime) -> Result<()> {
         })?;
     tracing::info!("serving artifacts on {}", options.storage_addr);
     let (stop_server, server_stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(crate::server::serve(listener, storage.clone(), async move {
-        let _ = server_stopped.await;
-    }));
+    let server = tokio::spawn(crate::server::serve(
+        listener,
+        storage.clone(),
+        async move {
+            let _ = server_stopped.await;
+        },
+    ));
 
     let bundles = BundleCache::new(Arc::new(runtime), options.registry.clone(), false);
     warm_up(&config, &bundles);
@@ -87,12 +93,13 @@ pub async fn serve(options: ServeOptions, runtime: Runtime) -> Result<()> {
             Api::<Gate>::namespaced(client.clone(), ns),
             Api::<ExternalArtifact>::namespaced(client.clone(), ns),
         ),
-        None => (Api::<Gate>::all(client.clone()), Api::<ExternalArtifact>::all(client.clone())),
+        None => (
+            Api::<Gate>::all(client.clone()),
+            Api::<ExternalArtifact>::all(client.clone()),
+        ),
     };
-    let mut controller = Controller::new(gates, watcher::Config::default()).owns(
-        artifacts,
-        watcher::Config::default().labels(GATE_LABEL),
-    );
+    let mut controller = Controller::new(gates, watcher::Config::default())
+        .owns(artifacts, watcher::Config::default().labels(GATE_LABEL));
     let store = controller.store();
     for kind in SourceKind::ALL {
         let resource = kind.api_resource();
@@ -101,9 +108,10 @@ pub async fn serve(options: ServeOptions, runtime: Runtime) -> Result<()> {
             None => Api::<DynamicObject>::all_with(client.clone(), &resource),
         };
         let gates = store.clone();
-        controller = controller.watches_with(api, resource, watcher::Config::default(), move |source| {
-            gates_judging(&gates, kind, &source)
-        });
+        controller =
+            controller.watches_with(api, resource, watcher::Config::default(), move |source| {
+                gates_judging(&gates, kind, &source)
+            });
     }
     let janitor = tokio::spawn(sweep_orphans(store, storage));
     controller
@@ -134,7 +142,11 @@ fn warm_up(config: &PlatformConfig, bundles: &BundleCache) {
 }
 
 /// The Gates that judge a source object.
-fn gates_judging(gates: &Store<Gate>, kind: SourceKind, source: &DynamicObject) -> Vec<ObjectRef<Gate>> {
+fn gates_judging(
+    gates: &Store<Gate>,
+    kind: SourceKind,
+    source: &DynamicObject,
+) -> Vec<ObjectRef<Gate>> {
     let namespace = source.namespace();
     let name = source.name_any();
     gates
@@ -165,7 +177,9 @@ async fn sweep_orphans(gates: Store<Gate>, storage: Arc<Storage>) {
         for (namespace, name) in storage.objects() {
             if !live.contains(&(namespace.clone(), name.clone())) {
                 match storage.remove_object(&namespace, &name) {
-                    Ok(()) => tracing::info!("removed the artifacts of deleted Gate {namespace}/{name}"),
+                    Ok(()) => {
+                        tracing::info!("removed the artifacts of deleted Gate {namespace}/{name}")
+                    }
                     Err(e) => tracing::warn!("{e}"),
                 }
             }

@@ -27,10 +27,12 @@ pub const BUNDLE_DIGEST_ANNOTATION: &str = "gate.dev/bundle-digest";
     status = "GateStatus",
     shortname = "gt",
     doc = "Judges a Flux source with a policy bundle and publishes only approved renders as an ExternalArtifact of the same name.",
-    printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status"),
-    printcolumn(name = "Status", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].message"),
-    printcolumn(name = "Published", type_ = "string", json_path = ".status.artifact.revision"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    // Raw JSON columns: the structured form repeats `type_`, which clippy's
+    // duplicated-attributes lint flags.
+    printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
+    printcolumn = r#"{"name":"Status","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].message"}"#,
+    printcolumn = r#"{"name":"Published","type":"string","jsonPath":".status.artifact.revision"}"#,
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
 #[serde(rename_all = "camelCase")]
 pub struct GateSpec {

@@ -10,7 +10,9 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A digest is not `sha256:<64 lowercase hex>`.
-    #[error("digest {digest:?} is not of the form sha256:<64 hex digits> (the only algorithm gate verifies)")]
+    #[error(
+        "digest {digest:?} is not of the form sha256:<64 hex digits> (the only algorithm gate verifies)"
+    )]
     DigestFormat {
         /// The digest as given.
         digest: String,
@@ -49,7 +51,9 @@ pub enum Error {
         limit: u64,
     },
     /// The bytes downloaded are not the bytes the source published.
-    #[error("digest mismatch for {url}: the source publishes {expected}, the bytes served are {actual}")]
+    #[error(
+        "digest mismatch for {url}: the source publishes {expected}, the bytes served are {actual}"
+    )]
     DigestMismatch {
         /// The URL.
         url: String,
@@ -161,7 +165,10 @@ pub enum Error {
 
 impl Error {
     /// An [`Error::Io`] for `action` on `path`.
-    pub fn io(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
+    pub fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(std::io::Error) -> Error {
         let path = path.into();
         move |source| Error::Io {
             action,

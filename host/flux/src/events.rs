@@ -54,8 +54,14 @@ impl Events {
     /// logged, never fatal.
     pub async fn publish(&self, regarding: &ObjectReference, note: &Note<'_>) {
         let now = Timestamp::now();
-        let namespace = regarding.namespace.clone().unwrap_or_else(|| "default".into());
-        let name = regarding.name.clone().unwrap_or_else(|| self.controller.clone());
+        let namespace = regarding
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".into());
+        let name = regarding
+            .name
+            .clone()
+            .unwrap_or_else(|| self.controller.clone());
         let event = Event {
             metadata: ObjectMeta {
                 name: Some(format!("{name}.{:x}", now.as_nanosecond())),

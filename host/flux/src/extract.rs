@@ -72,18 +72,21 @@ fn extract_into(archive: impl Read, root: &Path, limits: &Limits) -> Result<(u64
     let gunzip = flate2::read::MultiGzDecoder::new(archive);
     // Headers, padding and long-name records are not file content: bound the
     // decompressed stream as well, so no entry layout can make it unbounded.
-    let stream_limit = limits
-        .max_bytes
-        .saturating_add(limits.max_entries.saturating_add(16).saturating_mul(4 * 512));
+    let stream_limit = limits.max_bytes.saturating_add(
+        limits
+            .max_entries
+            .saturating_add(16)
+            .saturating_mul(4 * 512),
+    );
     let mut tar = tar::Archive::new(Bounded {
         inner: gunzip,
         left: stream_limit,
     });
-    let mut entries = tar
+    let entries = tar
         .entries()
         .map_err(|source| Error::ArchiveFormat { source })?;
     let (mut count, mut files, mut bytes) = (0u64, 0u64, 0u64);
-    while let Some(entry) = entries.next() {
+    for entry in entries {
         let mut entry = entry.map_err(|source| Error::ArchiveFormat { source })?;
         let raw = entry.path_bytes().into_owned();
         let name = String::from_utf8_lossy(&raw).into_owned();
@@ -190,7 +193,9 @@ fn safe_path(raw: &[u8], max_len: usize) -> std::result::Result<PathBuf, String>
             "" | "." => {}
             ".." => return Err("climbs out of the tree with `..`".into()),
             name if name.len() > MAX_COMPONENT => {
-                return Err(format!("has a path component longer than {MAX_COMPONENT} bytes"));
+                return Err(format!(
+                    "has a path component longer than {MAX_COMPONENT} bytes"
+                ));
             }
             name => path.push(name),
         }
@@ -207,7 +212,9 @@ fn make_dirs(path: &Path) -> Result<()> {
     builder.recursive(true);
     #[cfg(unix)]
     builder.mode(0o750);
-    builder.create(path).map_err(Error::io("create directory", path))
+    builder
+        .create(path)
+        .map_err(Error::io("create directory", path))
 }
 
 /// A reader that fails, rather than ends, past its budget.
@@ -228,7 +235,9 @@ impl<R: Read> Read for Bounded<R> {
                 )),
             };
         }
-        let want = buf.len().min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let want = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
         let read = self.inner.read(&mut buf[..want])?;
         self.left -= read as u64;
         Ok(read)
@@ -286,7 +295,11 @@ mod tests {
         let (parent, result) = run(entries, limits);
         let err = result.expect_err("the archive was accepted").to_string();
         // Never a partial tree: nothing is left behind.
-        assert_eq!(std::fs::read_dir(parent.path()).unwrap().count(), 0, "{err}");
+        assert_eq!(
+            std::fs::read_dir(parent.path()).unwrap().count(),
+            0,
+            "{err}"
+        );
         err
     }
 
@@ -370,9 +383,15 @@ mod tests {
 
     #[test]
     fn refuses_duplicates_and_collisions() {
-        let err = refused(&[file("a.yaml", b"1"), file("a.yaml", b"2")], &Limits::default());
+        let err = refused(
+            &[file("a.yaml", b"1"), file("a.yaml", b"2")],
+            &Limits::default(),
+        );
         assert!(err.contains("twice"), "{err}");
-        let err = refused(&[file("a", b"1"), file("a/b.yaml", b"2")], &Limits::default());
+        let err = refused(
+            &[file("a", b"1"), file("a/b.yaml", b"2")],
+            &Limits::default(),
+        );
         assert!(err.contains("a"), "{err}");
     }
 
@@ -386,7 +405,12 @@ mod tests {
         let err = refused(&[file("a", b"123456"), file("b", b"123456")], &limits);
         assert!(err.contains("total size"), "{err}");
         let err = refused(
-            &[file("a", b""), file("b", b""), file("c", b""), file("d", b"")],
+            &[
+                file("a", b""),
+                file("b", b""),
+                file("c", b""),
+                file("d", b""),
+            ],
             &limits,
         );
         assert!(err.contains("number of entries"), "{err}");
@@ -406,9 +430,13 @@ mod tests {
             .to_string();
         assert!(err.contains("tar.gz"), "{err}");
         assert_eq!(std::fs::read_dir(parent.path()).unwrap().count(), 0);
-        let err = extract(&b"plain text, not gzip"[..], parent.path(), &Limits::default())
-            .expect_err("non-gzip accepted")
-            .to_string();
+        let err = extract(
+            &b"plain text, not gzip"[..],
+            parent.path(),
+            &Limits::default(),
+        )
+        .expect_err("non-gzip accepted")
+        .to_string();
         assert!(err.contains("tar.gz"), "{err}");
     }
 
@@ -445,7 +473,10 @@ mod tests {
             inner: &data[..],
             left: 2048,
         };
-        assert_eq!(std::io::copy(&mut exact, &mut std::io::sink()).unwrap(), 2048);
+        assert_eq!(
+            std::io::copy(&mut exact, &mut std::io::sink()).unwrap(),
+            2048
+        );
         let mut short = Bounded {
             inner: &data[..],
             left: 1024,

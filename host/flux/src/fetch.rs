@@ -187,7 +187,10 @@ mod tests {
         let url = fetcher
             .effective_url("http://source-controller.flux-system.svc.cluster.local./gitrepository/a/b/c.tar.gz")
             .unwrap();
-        assert_eq!(url.as_str(), "http://localhost:9090/gitrepository/a/b/c.tar.gz");
+        assert_eq!(
+            url.as_str(),
+            "http://localhost:9090/gitrepository/a/b/c.tar.gz"
+        );
         assert!(fetcher.effective_url("file:///etc/passwd").is_err());
         assert!(fetcher.effective_url("not a url").is_err());
     }

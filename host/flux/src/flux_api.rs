@@ -173,15 +173,14 @@ pub fn source_artifact(kind: SourceKind, object: &DynamicObject) -> Result<Optio
     if value.is_null() {
         return Ok(None);
     }
-    let artifact: Artifact =
-        serde_json::from_value(value.clone()).map_err(|e| Error::Shape {
-            object: format!(
-                "{kind} {}/{}",
-                object.metadata.namespace.as_deref().unwrap_or_default(),
-                object.metadata.name.as_deref().unwrap_or_default()
-            ),
-            message: format!("status.artifact: {e}"),
-        })?;
+    let artifact: Artifact = serde_json::from_value(value.clone()).map_err(|e| Error::Shape {
+        object: format!(
+            "{kind} {}/{}",
+            object.metadata.namespace.as_deref().unwrap_or_default(),
+            object.metadata.name.as_deref().unwrap_or_default()
+        ),
+        message: format!("status.artifact: {e}"),
+    })?;
     Ok(Some(artifact))
 }
 
@@ -210,14 +209,20 @@ mod tests {
         let artifact = source_artifact(SourceKind::GitRepository, &object)
             .unwrap()
             .unwrap();
-        assert_eq!(artifact.revision, "master@sha1:b3396adb98a6a0f5eeedd1a600beaf5e954a1f28");
+        assert_eq!(
+            artifact.revision,
+            "master@sha1:b3396adb98a6a0f5eeedd1a600beaf5e954a1f28"
+        );
         assert_eq!(artifact.size, Some(20914));
         let none: DynamicObject = serde_json::from_value(serde_json::json!({
             "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
             "metadata": {"name": "x"}, "status": {"conditions": []}
         }))
         .unwrap();
-        assert_eq!(source_artifact(SourceKind::GitRepository, &none).unwrap(), None);
+        assert_eq!(
+            source_artifact(SourceKind::GitRepository, &none).unwrap(),
+            None
+        );
         let bad: DynamicObject = serde_json::from_value(serde_json::json!({
             "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
             "metadata": {"name": "x"}, "status": {"artifact": {"url": 7}}
@@ -228,11 +233,23 @@ mod tests {
 
     #[test]
     fn source_kinds_map_to_their_resources() {
-        assert_eq!(SourceKind::parse("gitrepository"), Some(SourceKind::GitRepository));
-        assert_eq!(SourceKind::parse("OCIRepository"), Some(SourceKind::OciRepository));
+        assert_eq!(
+            SourceKind::parse("gitrepository"),
+            Some(SourceKind::GitRepository)
+        );
+        assert_eq!(
+            SourceKind::parse("OCIRepository"),
+            Some(SourceKind::OciRepository)
+        );
         assert_eq!(SourceKind::parse("helmchart"), None);
-        assert_eq!(SourceKind::OciRepository.api_resource().plural, "ocirepositories");
+        assert_eq!(
+            SourceKind::OciRepository.api_resource().plural,
+            "ocirepositories"
+        );
         assert_eq!(SourceKind::Bucket.api_resource().plural, "buckets");
-        assert_eq!(SourceKind::GitRepository.api_resource().plural, "gitrepositories");
+        assert_eq!(
+            SourceKind::GitRepository.api_resource().plural,
+            "gitrepositories"
+        );
     }
 }

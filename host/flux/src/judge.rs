@@ -104,7 +104,8 @@ fn relabel(loaded: &mut Loaded, tree: &Path) {
 
 fn relative_to(tree: &Path, text: &str) -> String {
     let prefix = format!("{}/", tree.display());
-    text.replace(&prefix, "").replace(&tree.display().to_string(), ".")
+    text.replace(&prefix, "")
+        .replace(&tree.display().to_string(), ".")
 }
 
 #[cfg(test)]
@@ -132,6 +133,9 @@ mod tests {
             relative_to(tree, "/tmp/gate/tree-x/apps/a.yaml:3: bad"),
             "apps/a.yaml:3: bad"
         );
-        assert_eq!(relative_to(tree, "kubectl build /tmp/gate/tree-x"), "kubectl build .");
+        assert_eq!(
+            relative_to(tree, "kubectl build /tmp/gate/tree-x"),
+            "kubectl build ."
+        );
     }
 }

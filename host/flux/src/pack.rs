@@ -80,7 +80,8 @@ pub fn pack(files: &BTreeMap<String, Vec<u8>>) -> Result<Packed> {
             }
         }
         header.set_cksum();
-        tar.append(&header, data.unwrap_or_default()).map_err(fail)?;
+        tar.append(&header, data.unwrap_or_default())
+            .map_err(fail)?;
     }
     let bytes = tar
         .into_inner()
@@ -115,7 +116,12 @@ mod tests {
 
     #[test]
     fn headers_follow_the_flux_archiver() {
-        let packed = pack(&tree(&[("b/c.yaml", "c"), ("a.yaml", "a"), ("b.yaml", "b")])).unwrap();
+        let packed = pack(&tree(&[
+            ("b/c.yaml", "c"),
+            ("a.yaml", "a"),
+            ("b.yaml", "b"),
+        ]))
+        .unwrap();
         // gzip header: no file name flag, mtime 0, OS "unknown".
         assert_eq!(&packed.bytes[..4], &[0x1f, 0x8b, 8, 0]);
         assert_eq!(&packed.bytes[4..8], &[0, 0, 0, 0]);
@@ -125,7 +131,10 @@ mod tests {
         for entry in archive.entries().unwrap() {
             let mut entry = entry.unwrap();
             let h = entry.header();
-            assert_eq!((h.uid().unwrap(), h.gid().unwrap(), h.mtime().unwrap()), (0, 0, 0));
+            assert_eq!(
+                (h.uid().unwrap(), h.gid().unwrap(), h.mtime().unwrap()),
+                (0, 0, 0)
+            );
             assert_eq!(h.username().unwrap(), Some(""));
             assert_eq!(h.groupname().unwrap(), Some(""));
             let mode = h.mode().unwrap();

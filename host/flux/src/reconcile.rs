@@ -9,8 +9,8 @@
 use crate::bundles::BundleCache;
 use crate::config::PlatformConfig;
 use crate::crd::{BUNDLE_DIGEST_ANNOTATION, GATE_LABEL, Gate, GateStatus};
-use crate::events::{EventType, Events, Note};
 use crate::error::{Error, Result};
+use crate::events::{EventType, Events, Note};
 use crate::flux_api::{Artifact, Condition, ExternalArtifact, source_artifact};
 use crate::pipeline::{Pipeline, Request};
 use crate::status::{self, Judged, Outcome, gate_ready, ready, set_condition};
@@ -134,13 +134,20 @@ pub async fn reconcile(trigger: Arc<Gate>, ctx: Arc<Context>) -> Result<Action> 
     let reason = outcome.reason();
     // The same failure again (e.g. a source still without an artifact) changes nothing.
     let repeated = key.is_none()
-        && gate_ready(gate.status.as_ref()).is_some_and(|c| c.reason == reason && c.message == message);
+        && gate_ready(gate.status.as_ref())
+            .is_some_and(|c| c.reason == reason && c.message == message);
     if repeated {
         return Ok(Action::requeue(ctx.interval));
     }
 
     // The ExternalArtifact first: it is what kustomize-controller reads.
-    let ea_ready = ready(approved, reason, message.clone(), &now, external.metadata.generation);
+    let ea_ready = ready(
+        approved,
+        reason,
+        message.clone(),
+        &now,
+        external.metadata.generation,
+    );
     let ea_conditions = set_condition(
         external.status.as_ref().map_or(&[][..], |s| &s.conditions),
         ea_ready,
@@ -151,7 +158,13 @@ pub async fn reconcile(trigger: Arc<Gate>, ctx: Arc<Context>) -> Result<Action> 
     }
     let gate_conditions = set_condition(
         &status.conditions,
-        ready(approved, reason, message.clone(), &now, gate.metadata.generation),
+        ready(
+            approved,
+            reason,
+            message.clone(),
+            &now,
+            gate.metadata.generation,
+        ),
     );
     let gate_status = GateStatus {
         observed_generation: gate.metadata.generation,
@@ -162,9 +175,15 @@ pub async fn reconcile(trigger: Arc<Gate>, ctx: Arc<Context>) -> Result<Action> 
         bundle: (!bundle_name.is_empty()).then_some(bundle_name),
     };
     gates
-        .patch_status(&name, &PatchParams::default(), &Patch::Merge(json!({ "status": gate_status })))
+        .patch_status(
+            &name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({ "status": gate_status })),
+        )
         .await
-        .map_err(kube_error(format!("update the status of Gate {namespace}/{name}")))?;
+        .map_err(kube_error(format!(
+            "update the status of Gate {namespace}/{name}"
+        )))?;
     let note = Note {
         type_: if approved {
             EventType::Normal
@@ -306,7 +325,10 @@ async fn judge_and_store(
 
 /// Gets the Gate's ExternalArtifact, creating it if it does not exist. One that
 /// exists but is not controlled by this Gate is never written to.
-async fn ensure_external_artifact(api: &Api<ExternalArtifact>, gate: &Gate) -> Result<ExternalArtifact> {
+async fn ensure_external_artifact(
+    api: &Api<ExternalArtifact>,
+    gate: &Gate,
+) -> Result<ExternalArtifact> {
     let name = gate.name_any();
     let namespace = gate.namespace().unwrap_or_default();
     let what = || format!("ExternalArtifact {namespace}/{name}");
@@ -366,7 +388,9 @@ async fn patch_external_status(
     let body = json!({ "status": { "artifact": artifact, "conditions": conditions } });
     api.patch_status(name, &PatchParams::default(), &Patch::Merge(body))
         .await
-        .map_err(kube_error(format!("update the status of ExternalArtifact {name}")))?;
+        .map_err(kube_error(format!(
+            "update the status of ExternalArtifact {name}"
+        )))?;
     Ok(())
 }
 
@@ -428,7 +452,12 @@ async fn restore_if_tampered(
 }
 
 /// When the ExternalArtifact cannot be used, the Gate alone says why.
-async fn record_gate_only(gates: &Api<Gate>, gate: &Gate, ctx: &Context, message: String) -> Result<()> {
+async fn record_gate_only(
+    gates: &Api<Gate>,
+    gate: &Gate,
+    ctx: &Context,
+    message: String,
+) -> Result<()> {
     if gate_ready(gate.status.as_ref()).is_some_and(|c| c.message == message) {
         return Ok(());
     }
@@ -436,7 +465,13 @@ async fn record_gate_only(gates: &Api<Gate>, gate: &Gate, ctx: &Context, message
     let now = now();
     let conditions = set_condition(
         &status.conditions,
-        ready(false, status::GATE_ERROR, message.clone(), &now, gate.metadata.generation),
+        ready(
+            false,
+            status::GATE_ERROR,
+            message.clone(),
+            &now,
+            gate.metadata.generation,
+        ),
     );
     let name = gate.name_any();
     gates

@@ -94,8 +94,14 @@ impl Outcome {
         let s = &report.summary;
         let metadata = BTreeMap::from([
             (keys::BUNDLE.to_owned(), facts.bundle.to_owned()),
-            (keys::BUNDLE_DIGEST.to_owned(), facts.bundle_digest.to_owned()),
-            (keys::SOURCE_DIGEST.to_owned(), facts.source_digest.to_owned()),
+            (
+                keys::BUNDLE_DIGEST.to_owned(),
+                facts.bundle_digest.to_owned(),
+            ),
+            (
+                keys::SOURCE_DIGEST.to_owned(),
+                facts.source_digest.to_owned(),
+            ),
             (keys::OBJECTS.to_owned(), s.objects.to_string()),
             (keys::DENIED.to_owned(), s.denied.to_string()),
             (keys::WARNINGS.to_owned(), s.warnings.to_string()),
@@ -180,7 +186,13 @@ pub fn set_condition(conditions: &[Condition], mut new: Condition) -> Vec<Condit
 }
 
 /// A `Ready` condition.
-pub fn ready(ok: bool, reason: &str, message: String, now: &str, generation: Option<i64>) -> Condition {
+pub fn ready(
+    ok: bool,
+    reason: &str,
+    message: String,
+    now: &str,
+    generation: Option<i64>,
+) -> Condition {
     Condition {
         type_: READY.into(),
         status: if ok { "True" } else { "False" }.into(),
@@ -220,10 +232,16 @@ mod tests {
         let outcome = Outcome::Failed {
             message: "x".repeat(5000),
         };
-        assert_eq!(outcome.artifact(&facts(), Some(&previous)), Some(previous.clone()));
+        assert_eq!(
+            outcome.artifact(&facts(), Some(&previous)),
+            Some(previous.clone())
+        );
         let text = outcome.message(&facts(), Some(&previous));
         assert!(text.len() <= MAX_MESSAGE, "{}", text.len());
-        assert!(text.starts_with("revision 'main@sha1:b' was not judged: xxx"), "{text}");
+        assert!(
+            text.starts_with("revision 'main@sha1:b' was not judged: xxx"),
+            "{text}"
+        );
         assert!(text.ends_with("; still serving 'main@sha1:a'"), "{text}");
         assert_eq!(outcome.reason(), GATE_ERROR);
         let none = outcome.message(&facts(), None);
@@ -234,9 +252,18 @@ mod tests {
     fn a_condition_keeps_its_transition_time_while_its_status_holds() {
         let first = ready(false, POLICY_DENIED, "a".into(), "t1", Some(1));
         let conditions = set_condition(&[], first);
-        let again = set_condition(&conditions, ready(false, GATE_ERROR, "b".into(), "t2", Some(1)));
+        let again = set_condition(
+            &conditions,
+            ready(false, GATE_ERROR, "b".into(), "t2", Some(1)),
+        );
         assert_eq!(again.len(), 1);
-        assert_eq!((again[0].last_transition_time.as_str(), again[0].reason.as_str()), ("t1", GATE_ERROR));
+        assert_eq!(
+            (
+                again[0].last_transition_time.as_str(),
+                again[0].reason.as_str()
+            ),
+            ("t1", GATE_ERROR)
+        );
         let flipped = set_condition(&again, ready(true, SUCCEEDED, "c".into(), "t3", Some(1)));
         assert_eq!(flipped[0].last_transition_time, "t3");
     }

@@ -61,7 +61,10 @@ impl Storage {
                 });
             }
         }
-        Ok(format!("{KIND_DIR}/{namespace}/{name}/{}.tar.gz", digest.hex()))
+        Ok(format!(
+            "{KIND_DIR}/{namespace}/{name}/{}.tar.gz",
+            digest.hex()
+        ))
     }
 
     /// Writes an artifact (atomically: readers see the whole file or none), marks
@@ -113,7 +116,9 @@ impl Storage {
             && is_safe_segment(namespace)
             && is_safe_segment(name)
             && hex.len() == 64
-            && hex.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
         let file = self.root.join(kind).join(namespace).join(name).join(file);
         (valid && file.is_file()).then_some(file)
     }
@@ -211,7 +216,10 @@ mod tests {
         let storage = Storage::new(root.path().to_owned(), "http://gate.test./", 2).unwrap();
         let artifact = packed("a");
         let stored = storage.store("shop", "web", &artifact).unwrap();
-        assert_eq!(stored.path, format!("gate/shop/web/{}.tar.gz", artifact.digest.hex()));
+        assert_eq!(
+            stored.path,
+            format!("gate/shop/web/{}.tar.gz", artifact.digest.hex())
+        );
         assert_eq!(stored.url, format!("http://gate.test./{}", stored.path));
         assert_eq!(stored.size, artifact.bytes.len() as u64);
         let file = storage.resolve(&stored.path).unwrap();

@@ -96,7 +96,11 @@ impl LimitArgs {
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// The platform configuration: bundles, and which namespaces may use which.
-    #[arg(long, env = "GATE_FLUX_CONFIG", default_value = "/etc/gate/config.yaml")]
+    #[arg(
+        long,
+        env = "GATE_FLUX_CONFIG",
+        default_value = "/etc/gate/config.yaml"
+    )]
     pub config: PathBuf,
     /// Where approved artifacts are stored.
     #[arg(long, default_value = "/data/artifacts")]
@@ -105,7 +109,11 @@ pub struct ServeArgs {
     #[arg(long, default_value = "0.0.0.0:9090")]
     pub storage_addr: SocketAddr,
     /// The base URL of the artifact server, as kustomize-controller reaches it.
-    #[arg(long, env = "GATE_STORAGE_ADV_ADDR", default_value = "http://gate-flux.flux-system.svc.cluster.local.")]
+    #[arg(
+        long,
+        env = "GATE_STORAGE_ADV_ADDR",
+        default_value = "http://gate-flux.flux-system.svc.cluster.local."
+    )]
     pub storage_adv_addr: String,
     /// Approved artifacts kept per Gate (the published one included).
     #[arg(long, default_value_t = 2)]
@@ -219,7 +227,12 @@ impl CheckArgs {
             _ => bail!("give --source KIND/NAME, or --artifact-url with --digest"),
         };
         let runtime = Arc::new(self.runtime.runtime()?);
-        let resolver = gate_engine::oci_resolver::resolver_for(&self.bundle, &self.registry, self.offline, None)?;
+        let resolver = gate_engine::oci_resolver::resolver_for(
+            &self.bundle,
+            &self.registry,
+            self.offline,
+            None,
+        )?;
         let bundle = Arc::new(load_bundle(&runtime, &self.bundle, resolver.as_ref())?);
         let work = tempfile::tempdir().context("cannot create a work directory")?;
         let pipeline = self.limits.pipeline(work.path().to_owned())?;
@@ -231,7 +244,14 @@ impl CheckArgs {
             .enable_all()
             .build()
             .context("cannot start the async runtime")?
-            .block_on(check(&source, &self.path, &pipeline, runtime, bundle, default_namespace))?;
+            .block_on(check(
+                &source,
+                &self.path,
+                &pipeline,
+                runtime,
+                bundle,
+                default_namespace,
+            ))?;
         if let Some(path) = &self.render_output {
             std::fs::write(path, &judgement.stream)
                 .with_context(|| format!("cannot write {}", path.display()))?;

@@ -92,7 +92,10 @@ pub fn digest(bytes: &[u8]) -> String {
 
 /// A source artifact holding `deploy/app.yaml`.
 pub fn app(manifest: &str) -> Vec<u8> {
-    targz(&[file("deploy/app.yaml", manifest), file("README.md", "# app\n")])
+    targz(&[
+        file("deploy/app.yaml", manifest),
+        file("README.md", "# app\n"),
+    ])
 }
 
 /// How a hostile artifact reaches the gate.
@@ -110,14 +113,27 @@ pub enum Delivery {
 pub fn hostile() -> Vec<(&'static str, Delivery, &'static str)> {
     let good = app(ALLOWED);
     let truncated = good[..good.len() - 20].to_vec();
-    let many: Vec<Entry> = (0..60).map(|i| file(&format!("deploy/f{i}.yaml"), "")).collect();
+    let many: Vec<Entry> = (0..60)
+        .map(|i| file(&format!("deploy/f{i}.yaml"), ""))
+        .collect();
     vec![
-        ("wrong-digest", Delivery::WrongDigest(good.clone()), "digest mismatch"),
-        ("broken-download", Delivery::Broken(good.clone()), "download"),
+        (
+            "wrong-digest",
+            Delivery::WrongDigest(good.clone()),
+            "digest mismatch",
+        ),
+        (
+            "broken-download",
+            Delivery::Broken(good.clone()),
+            "download",
+        ),
         ("truncated", Delivery::Honest(truncated), "tar.gz"),
         (
             "path-traversal",
-            Delivery::Honest(targz(&[file("deploy/app.yaml", ALLOWED), file("deploy/../../evil.yaml", ALLOWED)])),
+            Delivery::Honest(targz(&[
+                file("deploy/app.yaml", ALLOWED),
+                file("deploy/../../evil.yaml", ALLOWED),
+            ])),
             "`..`",
         ),
         (
@@ -129,7 +145,11 @@ pub fn hostile() -> Vec<(&'static str, Delivery, &'static str)> {
             "symlink",
             Delivery::Honest(targz(&[
                 file("deploy/app.yaml", ALLOWED),
-                special("deploy/secret.yaml", EntryType::Symlink, "/var/run/secrets/kubernetes.io/serviceaccount/token"),
+                special(
+                    "deploy/secret.yaml",
+                    EntryType::Symlink,
+                    "/var/run/secrets/kubernetes.io/serviceaccount/token",
+                ),
             ])),
             "symbolic link",
         ),
@@ -143,7 +163,10 @@ pub fn hostile() -> Vec<(&'static str, Delivery, &'static str)> {
         ),
         (
             "device",
-            Delivery::Honest(targz(&[file("deploy/app.yaml", ALLOWED), special("deploy/mem", EntryType::Char, "")])),
+            Delivery::Honest(targz(&[
+                file("deploy/app.yaml", ALLOWED),
+                special("deploy/mem", EntryType::Char, ""),
+            ])),
             "device",
         ),
         (
@@ -154,7 +177,11 @@ pub fn hostile() -> Vec<(&'static str, Delivery, &'static str)> {
             ])),
             "total size",
         ),
-        ("too-many-files", Delivery::Honest(targz(&many)), "number of entries"),
+        (
+            "too-many-files",
+            Delivery::Honest(targz(&many)),
+            "number of entries",
+        ),
     ]
 }
 

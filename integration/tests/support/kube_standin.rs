@@ -132,7 +132,10 @@ impl StandIn {
     /// Creates or replaces an object, status included (as the object's own controller would).
     pub fn put(&self, resource: &str, object: Value) {
         let mut inner = self.shared.inner.lock().unwrap();
-        let ns = object["metadata"]["namespace"].as_str().unwrap_or_default().to_owned();
+        let ns = object["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         let name = object["metadata"]["name"].as_str().unwrap().to_owned();
         let key = (resource.to_owned(), ns.clone(), name);
         let existing = inner.objects.get(&key).cloned();
@@ -141,8 +144,11 @@ impl StandIn {
             object["metadata"]["uid"] = old["metadata"]["uid"].clone();
             object["metadata"]["creationTimestamp"] = old["metadata"]["creationTimestamp"].clone();
             let generation = old["metadata"]["generation"].as_i64().unwrap_or(1);
-            object["metadata"]["generation"] =
-                json!(if old["spec"] != object["spec"] { generation + 1 } else { generation });
+            object["metadata"]["generation"] = json!(if old["spec"] != object["spec"] {
+                generation + 1
+            } else {
+                generation
+            });
             "MODIFIED"
         } else {
             stamp_new(&mut inner, &mut object);
@@ -156,7 +162,14 @@ impl StandIn {
         let mut object = self.get(resource, ns, name).expect("object to update");
         object["status"] = status;
         let mut inner = self.shared.inner.lock().unwrap();
-        commit(&mut inner, &self.shared.events, resource, ns, "MODIFIED", object);
+        commit(
+            &mut inner,
+            &self.shared.events,
+            resource,
+            ns,
+            "MODIFIED",
+            object,
+        );
     }
 
     /// An object, if it exists.
@@ -185,7 +198,12 @@ impl StandIn {
     }
 
     /// Waits until `check` returns something, or fails the test after `limit`.
-    pub fn wait_for<T>(&self, what: &str, limit: Duration, mut check: impl FnMut(&StandIn) -> Option<T>) -> T {
+    pub fn wait_for<T>(
+        &self,
+        what: &str,
+        limit: Duration,
+        mut check: impl FnMut(&StandIn) -> Option<T>,
+    ) -> T {
         let start = Instant::now();
         loop {
             if let Some(found) = check(self) {
@@ -194,7 +212,13 @@ impl StandIn {
             if start.elapsed() > limit {
                 panic!(
                     "timed out waiting for {what}; last requests:\n{}",
-                    self.requests().iter().rev().take(30).cloned().collect::<Vec<_>>().join("\n")
+                    self.requests()
+                        .iter()
+                        .rev()
+                        .take(30)
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join("\n")
                 );
             }
             std::thread::sleep(Duration::from_millis(50));
@@ -219,7 +243,10 @@ fn commit(
 ) {
     inner.rv += 1;
     object["metadata"]["resourceVersion"] = json!(inner.rv.to_string());
-    let name = object["metadata"]["name"].as_str().unwrap_or_default().to_owned();
+    let name = object["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     let key = (resource.to_owned(), ns.to_owned(), name);
     if kind == "DELETED" {
         inner.objects.remove(&key);
@@ -258,11 +285,20 @@ fn status(code: StatusCode, reason: &str, message: String) -> Response {
         "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
         "message": message, "reason": reason, "code": code.as_u16()
     });
-    (code, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+    (
+        code,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 fn ok(value: Value) -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], value.to_string()).into_response()
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        value.to_string(),
+    )
+        .into_response()
 }
 
 fn kind_of(resource: &str) -> Option<&'static str> {
@@ -294,10 +330,12 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         .filter_map(|kv| kv.split_once('='))
         .map(|(k, v)| (k.to_owned(), percent_decode(v)))
         .collect();
-    shared.inner.lock().unwrap().requests.push(format!(
-        "{method} {}",
-        request.uri()
-    ));
+    shared
+        .inner
+        .lock()
+        .unwrap()
+        .requests
+        .push(format!("{method} {}", request.uri()));
     let body = axum::body::to_bytes(request.into_body(), 64 << 20)
         .await
         .unwrap_or_default();
@@ -305,25 +343,43 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         return serve_artifact(&shared, name);
     }
     let Some(rest) = path.strip_prefix("/apis/") else {
-        return status(StatusCode::NOT_FOUND, "NotFound", format!("{path} is not served"));
+        return status(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            format!("{path} is not served"),
+        );
     };
     let parts: Vec<&str> = rest.split('/').collect();
     // group/version/plural | group/version/namespaces/ns/plural[/name[/status]]
     let (gv, ns, plural, name, sub) = match parts[..] {
         [g, v, plural] => (format!("{g}/{v}"), None, plural, None, None),
         [g, v, "namespaces", ns, plural] => (format!("{g}/{v}"), Some(ns), plural, None, None),
-        [g, v, "namespaces", ns, plural, name] => (format!("{g}/{v}"), Some(ns), plural, Some(name), None),
+        [g, v, "namespaces", ns, plural, name] => {
+            (format!("{g}/{v}"), Some(ns), plural, Some(name), None)
+        }
         [g, v, "namespaces", ns, plural, name, sub] => {
             (format!("{g}/{v}"), Some(ns), plural, Some(name), Some(sub))
         }
-        _ => return status(StatusCode::NOT_FOUND, "NotFound", format!("{path} is not served")),
+        _ => {
+            return status(
+                StatusCode::NOT_FOUND,
+                "NotFound",
+                format!("{path} is not served"),
+            );
+        }
     };
     let resource = format!("{gv}/{plural}");
     let Some(kind) = kind_of(&resource) else {
-        return status(StatusCode::NOT_FOUND, "NotFound", format!("the server could not find the requested resource {resource}"));
+        return status(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            format!("the server could not find the requested resource {resource}"),
+        );
     };
     match (method, name, sub) {
-        (Method::GET, None, None) if query.get("watch").is_some_and(|w| w == "true" || w == "1") => {
+        (Method::GET, None, None)
+            if query.get("watch").is_some_and(|w| w == "true" || w == "1") =>
+        {
             watch(shared, resource, ns.map(str::to_owned), &query)
         }
         (Method::GET, None, None) => {
@@ -332,7 +388,9 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
             let items: Vec<Value> = inner
                 .objects
                 .iter()
-                .filter(|((r, n, _), v)| *r == resource && ns.is_none_or(|ns| ns == n) && selects(&selector, v))
+                .filter(|((r, n, _), v)| {
+                    *r == resource && ns.is_none_or(|ns| ns == n) && selects(&selector, v)
+                })
                 .map(|(_, v)| v.clone())
                 .collect();
             ok(json!({
@@ -341,44 +399,89 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
             }))
         }
         (Method::GET, Some(name), None | Some("status")) => {
-            match shared.inner.lock().unwrap().objects.get(&(resource.clone(), ns.unwrap_or_default().to_owned(), name.to_owned())) {
+            match shared.inner.lock().unwrap().objects.get(&(
+                resource.clone(),
+                ns.unwrap_or_default().to_owned(),
+                name.to_owned(),
+            )) {
                 Some(v) => ok(v.clone()),
-                None => status(StatusCode::NOT_FOUND, "NotFound", format!("{plural} \"{name}\" not found")),
+                None => status(
+                    StatusCode::NOT_FOUND,
+                    "NotFound",
+                    format!("{plural} \"{name}\" not found"),
+                ),
             }
         }
         (Method::POST, None, None) => {
             let Ok(mut object) = serde_json::from_slice::<Value>(&body) else {
-                return status(StatusCode::BAD_REQUEST, "BadRequest", "body is not JSON".into());
+                return status(
+                    StatusCode::BAD_REQUEST,
+                    "BadRequest",
+                    "body is not JSON".into(),
+                );
             };
             let ns = ns.unwrap_or_default().to_owned();
             let mut inner = shared.inner.lock().unwrap();
-            if object["metadata"]["name"].as_str().is_none_or(str::is_empty) {
-                let prefix = object["metadata"]["generateName"].as_str().unwrap_or("x-").to_owned();
+            if object["metadata"]["name"]
+                .as_str()
+                .is_none_or(str::is_empty)
+            {
+                let prefix = object["metadata"]["generateName"]
+                    .as_str()
+                    .unwrap_or("x-")
+                    .to_owned();
                 object["metadata"]["name"] = json!(format!("{prefix}{}", inner.rv + 1));
             }
             object["metadata"]["namespace"] = json!(ns);
             let name = object["metadata"]["name"].as_str().unwrap().to_owned();
-            if inner.objects.contains_key(&(resource.clone(), ns.clone(), name.clone())) {
-                return status(StatusCode::CONFLICT, "AlreadyExists", format!("{plural} \"{name}\" already exists"));
+            if inner
+                .objects
+                .contains_key(&(resource.clone(), ns.clone(), name.clone()))
+            {
+                return status(
+                    StatusCode::CONFLICT,
+                    "AlreadyExists",
+                    format!("{plural} \"{name}\" already exists"),
+                );
             }
             // A new object has no status: the status subresource is written separately.
             if resource != EVENTS {
                 object.as_object_mut().unwrap().remove("status");
             }
             stamp_new(&mut inner, &mut object);
-            commit(&mut inner, &shared.events, &resource, &ns, "ADDED", object.clone());
+            commit(
+                &mut inner,
+                &shared.events,
+                &resource,
+                &ns,
+                "ADDED",
+                object.clone(),
+            );
             let stored = inner.objects[&(resource.clone(), ns, name)].clone();
-            (StatusCode::CREATED, [(header::CONTENT_TYPE, "application/json")], stored.to_string()).into_response()
+            (
+                StatusCode::CREATED,
+                [(header::CONTENT_TYPE, "application/json")],
+                stored.to_string(),
+            )
+                .into_response()
         }
         (Method::PATCH, Some(name), sub @ (None | Some("status"))) => {
             let Ok(patch) = serde_json::from_slice::<Value>(&body) else {
-                return status(StatusCode::BAD_REQUEST, "BadRequest", "patch is not JSON".into());
+                return status(
+                    StatusCode::BAD_REQUEST,
+                    "BadRequest",
+                    "patch is not JSON".into(),
+                );
             };
             let ns = ns.unwrap_or_default().to_owned();
             let mut inner = shared.inner.lock().unwrap();
             let key = (resource.clone(), ns.clone(), name.to_owned());
             let Some(mut object) = inner.objects.get(&key).cloned() else {
-                return status(StatusCode::NOT_FOUND, "NotFound", format!("{plural} \"{name}\" not found"));
+                return status(
+                    StatusCode::NOT_FOUND,
+                    "NotFound",
+                    format!("{plural} \"{name}\" not found"),
+                );
             };
             let before_spec = object["spec"].clone();
             if sub == Some("status") {
@@ -395,19 +498,45 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
                     object["metadata"]["generation"] = json!(generation + 1);
                 }
             }
-            commit(&mut inner, &shared.events, &resource, &ns, "MODIFIED", object);
+            commit(
+                &mut inner,
+                &shared.events,
+                &resource,
+                &ns,
+                "MODIFIED",
+                object,
+            );
             ok(inner.objects[&key].clone())
         }
         (Method::DELETE, Some(name), None) => {
             let ns = ns.unwrap_or_default().to_owned();
             let mut inner = shared.inner.lock().unwrap();
-            let Some(object) = inner.objects.get(&(resource.clone(), ns.clone(), name.to_owned())).cloned() else {
-                return status(StatusCode::NOT_FOUND, "NotFound", format!("{plural} \"{name}\" not found"));
+            let Some(object) = inner
+                .objects
+                .get(&(resource.clone(), ns.clone(), name.to_owned()))
+                .cloned()
+            else {
+                return status(
+                    StatusCode::NOT_FOUND,
+                    "NotFound",
+                    format!("{plural} \"{name}\" not found"),
+                );
             };
-            commit(&mut inner, &shared.events, &resource, &ns, "DELETED", object.clone());
+            commit(
+                &mut inner,
+                &shared.events,
+                &resource,
+                &ns,
+                "DELETED",
+                object.clone(),
+            );
             ok(object)
         }
-        (method, _, _) => status(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", format!("{method} {path}")),
+        (method, _, _) => status(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "MethodNotAllowed",
+            format!("{method} {path}"),
+        ),
     }
 }
 
@@ -432,7 +561,12 @@ fn serve_artifact(shared: &Shared, name: &str) -> Response {
     }
 }
 
-fn watch(shared: Arc<Shared>, resource: String, ns: Option<String>, query: &BTreeMap<String, String>) -> Response {
+fn watch(
+    shared: Arc<Shared>,
+    resource: String,
+    ns: Option<String>,
+    query: &BTreeMap<String, String>,
+) -> Response {
     let since: u64 = query
         .get("resourceVersion")
         .and_then(|rv| rv.parse().ok())
@@ -451,11 +585,17 @@ fn watch(shared: Arc<Shared>, resource: String, ns: Option<String>, query: &BTre
         .collect();
     let last = backlog.last().map_or(since, |e| e.rv);
     let wanted = move |e: &WatchEvent| {
-        e.resource == resource && ns.as_ref().is_none_or(|ns| *ns == e.namespace) && selects(&selector, &e.object)
+        e.resource == resource
+            && ns.as_ref().is_none_or(|ns| *ns == e.namespace)
+            && selects(&selector, &e.object)
     };
-    let line = |e: &WatchEvent| Bytes::from(format!("{}\n", json!({"type": e.kind, "object": e.object})));
-    let replay: Vec<Result<Bytes, std::io::Error>> =
-        backlog.iter().filter(|e| wanted(e)).map(|e| Ok(line(e))).collect();
+    let line =
+        |e: &WatchEvent| Bytes::from(format!("{}\n", json!({"type": e.kind, "object": e.object})));
+    let replay: Vec<Result<Bytes, std::io::Error>> = backlog
+        .iter()
+        .filter(|e| wanted(e))
+        .map(|e| Ok(line(e)))
+        .collect();
     let live = futures_util::stream::unfold((receiver, last), move |(mut receiver, last)| {
         let wanted = wanted.clone();
         async move {
