@@ -107,6 +107,106 @@ fn start(gate_spec: Value) -> Harness {
     }
 }
 
+/// Commits of the sequence test (the README shows them).
+const COMMIT_A: &str = "3f1c9a7e52d04b8c9e1f6a2b7c3d8e9f0a1b2c3d";
+const COMMIT_B: &str = "8e2d4f6a1b3c5d7e9f0a2b4c6d8e0f1a3b5c7d9e";
+const COMMIT_C: &str = "c41a7b29e6d35f8a0b1c2d3e4f5a6b7c8d9e0f1a";
+
+/// Flux's CLI shortens every hex string of 40 to 128 characters to its first 8.
+fn truncate_hex(text: &str) -> String {
+    let mut out = String::new();
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if (40..=128).contains(&run.len()) {
+            out.push_str(&run[..8]);
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for ch in text.chars() {
+        if ch.is_ascii_hexdigit() && !ch.is_ascii_uppercase() {
+            run.push(ch);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(ch);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
+/// `flux get sources all` and `kubectl describe` of the ExternalArtifact, abridged,
+/// from what the controller wrote (the messages are verbatim).
+fn user_view(ea: &Value, events: &[Value]) -> String {
+    let ready = ready(ea);
+    let artifact = &ea["status"]["artifact"];
+    let revision = artifact["revision"].as_str().unwrap();
+    let mut out = String::from("```console\n$ flux get sources all -n shop\n");
+    let row = [
+        "externalartifact/shop".to_owned(),
+        truncate_hex(revision),
+        "Gate/shop/shop".to_owned(),
+        ready["status"].as_str().unwrap().to_owned(),
+        truncate_hex(ready["message"].as_str().unwrap()),
+    ];
+    let header = ["NAME", "REVISION", "SOURCE", "READY", "MESSAGE"];
+    let widths: Vec<usize> = header
+        .iter()
+        .zip(&row)
+        .map(|(h, r)| h.len().max(r.len()))
+        .collect();
+    for cells in [header.map(str::to_owned).to_vec(), row.to_vec()] {
+        let line: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(|(i, (c, w))| {
+                if i + 1 == cells.len() {
+                    c.clone()
+                } else {
+                    format!("{c:<w$}")
+                }
+            })
+            .collect();
+        out.push_str(line.join("  ").trim_end());
+        out.push('\n');
+    }
+    out.push_str("\n$ kubectl describe externalartifact shop -n shop\n...\nSpec:\n  Source Ref:\n    API Version:  gate.dev/v1alpha1\n    Kind:         Gate\n    Name:         shop\n    Namespace:    shop\nStatus:\n  Artifact:\n");
+    let digest = artifact["digest"].as_str().unwrap();
+    let redacted = |text: &str| text.replace(&digest[7..], "<sha256>");
+    out.push_str(&format!(
+        "    Digest:    sha256:<sha256>\n    Path:      {}\n",
+        redacted(artifact["path"].as_str().unwrap())
+    ));
+    out.push_str(&format!("    Revision:  {revision}\n"));
+    out.push_str("    URL:       http://gate-flux.flux-system.svc.cluster.local./gate/shop/shop/<sha256>.tar.gz\n");
+    out.push_str(&format!(
+        "  Conditions:\n    Message:  {}\n    Reason:   {}\n    Status:   {}\n    Type:     Ready\nEvents:\n  Type     Reason        From       Message\n  ----     ------        ----       -------\n",
+        ready["message"].as_str().unwrap(),
+        ready["reason"].as_str().unwrap(),
+        ready["status"].as_str().unwrap(),
+    ));
+    let mut about: Vec<&Value> = events
+        .iter()
+        .filter(|e| {
+            e["regarding"]["kind"] == "ExternalArtifact" && e["regarding"]["name"] == "shop"
+        })
+        .collect();
+    about.sort_by_key(|e| e["eventTime"].as_str().unwrap_or_default().to_owned());
+    for event in about {
+        out.push_str(&format!(
+            "  {:<8} {:<13} {:<10} {}\n",
+            event["type"].as_str().unwrap(),
+            event["reason"].as_str().unwrap(),
+            event["reportingController"].as_str().unwrap(),
+            event["note"].as_str().unwrap()
+        ));
+    }
+    out.push_str("```");
+    out
+}
+
 fn default_spec() -> Value {
     json!({"sourceRef": {"kind": "GitRepository", "name": "shop"}, "path": "./deploy"})
 }
@@ -276,7 +376,7 @@ fn approved_denied_approved_serves_a_a_c_and_says_why() {
     let h = start(default_spec());
 
     // A: approved and published.
-    let a = h.publish("a", Delivery::Honest(fx::app(fx::ALLOWED)));
+    let a = h.publish(COMMIT_A, Delivery::Honest(fx::app(fx::ALLOWED)));
     let (gate, ea) = h.judged(&a, "Succeeded");
     assert_eq!(
         ea["status"]["artifact"]["revision"],
@@ -325,7 +425,7 @@ fn approved_denied_approved_serves_a_a_c_and_says_why() {
     assert_eq!(h.events("Succeeded").len(), 1);
 
     // B: denied. Still A, and the status and an event say why.
-    let b = h.publish("b", Delivery::Honest(fx::app(fx::DENIED)));
+    let b = h.publish(COMMIT_B, Delivery::Honest(fx::app(fx::DENIED)));
     let (gate, ea) = h.judged(&b, "PolicyDenied");
     assert_eq!(ea["status"]["artifact"]["revision"], a.as_str());
     assert_eq!(ready(&ea)["status"], "False");
@@ -347,10 +447,17 @@ fn approved_denied_approved_serves_a_a_c_and_says_why() {
     assert_eq!(denied[0]["note"], message.as_str());
     // The denied render was never stored, so it can never be served.
     assert_eq!(h.stored_files(), [file_of(&ea["status"]["artifact"])]);
+    // What a user sees now, as the README shows it.
+    support::check_doc_section(
+        "README.md",
+        "flux-denied",
+        &user_view(&ea, &h.api.list(EVENTS, NS)),
+        "cargo test -p gate --test flux_controller approved_denied",
+    );
 
     // C: approved again.
     let c = h.publish(
-        "c",
+        COMMIT_C,
         Delivery::Honest(fx::app(&fx::ALLOWED.replace("web:1.0", "web:3.0"))),
     );
     let (_gate, ea) = h.judged(&c, "Succeeded");
@@ -365,6 +472,23 @@ fn approved_denied_approved_serves_a_a_c_and_says_why() {
             .iter()
             .any(|e| e["note"].as_str().unwrap().contains(&c))
     );
+
+    // Every API call the controller made is one the shipped RBAC allows.
+    let rules = rbac_rules();
+    let mut checked = 0;
+    for request in h.api.requests() {
+        let Some((group, resource, verb)) = api_call(&request) else {
+            continue;
+        };
+        checked += 1;
+        assert!(
+            rules
+                .iter()
+                .any(|(g, r, v)| g.contains(&group) && r.contains(&resource) && v.contains(&verb)),
+            "integration/flux/deploy/rbac.yaml does not allow {verb} {group}/{resource} ({request})"
+        );
+    }
+    assert!(checked > 10, "only {checked} API calls seen");
 }
 
 #[test]
@@ -510,4 +634,59 @@ impl Harness {
             .iter()
             .any(|r| r.contains("/artifacts/"))
     }
+}
+
+/// The ClusterRole's rules as (groups, resources, verbs).
+fn rbac_rules() -> Vec<(Vec<String>, Vec<String>, Vec<String>)> {
+    let text =
+        std::fs::read_to_string(support::root().join("integration/flux/deploy/rbac.yaml")).unwrap();
+    let strings = |v: &serde_yaml_ng::Value| -> Vec<String> {
+        v.as_sequence()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().to_owned())
+            .collect()
+    };
+    text.split("\n---")
+        .map(|doc| serde_yaml_ng::from_str::<serde_yaml_ng::Value>(doc).unwrap())
+        .filter(|doc| doc["kind"] == "ClusterRole")
+        .flat_map(|doc| doc["rules"].as_sequence().unwrap().clone())
+        .map(|rule| {
+            (
+                strings(&rule["apiGroups"]),
+                strings(&rule["resources"]),
+                strings(&rule["verbs"]),
+            )
+        })
+        .collect()
+}
+
+/// `METHOD /apis/group/version/[namespaces/ns/]plural[/name[/sub]]?query` as (group, resource, verb).
+fn api_call(request: &str) -> Option<(String, String, String)> {
+    let (method, uri) = request.split_once(' ')?;
+    let (path, query) = uri.split_once('?').unwrap_or((uri, ""));
+    let parts: Vec<&str> = path.strip_prefix("/apis/")?.split('/').collect();
+    let (group, rest) = (parts[0], &parts[2..]);
+    let rest = if rest.first() == Some(&"namespaces") {
+        &rest[2..]
+    } else {
+        rest
+    };
+    let resource = match rest {
+        [plural] | [plural, _] => (*plural).to_owned(),
+        [plural, _, sub] => format!("{plural}/{sub}"),
+        _ => return None,
+    };
+    let named = rest.len() > 1;
+    let verb = match method {
+        "GET" if query.contains("watch=true") => "watch",
+        "GET" if named => "get",
+        "GET" => "list",
+        "POST" => "create",
+        "PATCH" => "patch",
+        "PUT" => "update",
+        "DELETE" => "delete",
+        other => other,
+    };
+    Some((group.to_owned(), resource, verb.to_owned()))
 }

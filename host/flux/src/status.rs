@@ -130,8 +130,9 @@ impl Outcome {
             Outcome::Approved { report, .. } => {
                 let s = &report.summary;
                 let mut text = format!(
-                    "stored artifact for revision '{revision}', approved by bundle '{bundle}' ({} objects",
-                    s.objects
+                    "stored artifact for revision '{revision}', approved by bundle '{bundle}' ({} object{}",
+                    s.objects,
+                    if s.objects == 1 { "" } else { "s" }
                 );
                 if s.warnings > 0 {
                     text.push_str(&format!(", {} warnings", s.warnings));
