@@ -63,7 +63,15 @@ fn free_port() -> u16 {
 
 /// A stand-in API holding a Gate `shop/shop` on GitRepository `shop/shop`, and the controller.
 fn start(gate_spec: Value) -> Harness {
+    start_with(gate_spec, Vec::new())
+}
+
+/// [`start`], with more objects in the API before the controller starts.
+fn start_with(gate_spec: Value, objects: Vec<(&str, Value)>) -> Harness {
     let api = StandIn::start();
+    for (resource, object) in objects {
+        api.put(resource, object);
+    }
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("config.yaml");
     std::fs::write(&config, CONFIG).unwrap();
@@ -689,4 +697,40 @@ fn api_call(request: &str) -> Option<(String, String, String)> {
         other => other,
     };
     Some((group.to_owned(), resource, verb.to_owned()))
+}
+
+#[test]
+fn an_external_artifact_gate_does_not_control_is_never_written() {
+    let api_object = json!({
+        "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "ExternalArtifact",
+        "metadata": {"name": "shop", "namespace": NS, "labels": {"gate.dev/gate": "shop"}},
+        "spec": {},
+        "status": {"artifact": {"path": "x", "url": "http://evil.example/x.tar.gz", "revision": "evil",
+                                "digest": format!("sha256:{}", "0".repeat(64))}}
+    });
+    let h = start_with(default_spec(), vec![(EXTERNAL_ARTIFACTS, api_object)]);
+    let before = h.api.get(EXTERNAL_ARTIFACTS, NS, "shop").unwrap();
+    h.publish("1", Delivery::Honest(fx::app(fx::ALLOWED)));
+    let gate = h.api.wait_for(
+        "the Gate to refuse the foreign ExternalArtifact",
+        WAIT,
+        |api| {
+            let gate = api.get(GATES, NS, "shop")?;
+            (ready(&gate)["reason"] == "GateError").then_some(gate)
+        },
+    );
+    let message = ready(&gate)["message"].as_str().unwrap().to_owned();
+    assert!(
+        message.contains("is not controlled by this Gate"),
+        "{message}"
+    );
+    let after = h.api.get(EXTERNAL_ARTIFACTS, NS, "shop").unwrap();
+    assert_eq!(
+        after, before,
+        "gate wrote to an ExternalArtifact it does not control"
+    );
+    assert!(
+        !h.requests_downloaded(),
+        "the source was judged for an ExternalArtifact gate cannot publish to"
+    );
 }

@@ -41,6 +41,8 @@ pub struct ServeOptions {
     pub watch_namespace: Option<String>,
     /// How often an unchanged Gate is looked at again.
     pub interval: Duration,
+    /// Gates judged at the same time (as Flux controllers' `--concurrent`).
+    pub concurrent: u16,
     /// Registry options for bundles with OCI modules.
     pub registry: RegistryArgs,
 }
