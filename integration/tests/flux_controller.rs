@@ -100,7 +100,14 @@ fn start_with(gate_spec: Value, objects: Vec<(&str, Value)>) -> Harness {
         .arg(dir.path())
         .args(["--storage-addr", &format!("127.0.0.1:{port}")])
         .args(["--storage-adv-addr", &format!("http://127.0.0.1:{port}")])
-        .args(["--artifact-retention-records", "2", "--interval", "3600"])
+        .args([
+            "--artifact-retention-records",
+            "2",
+            "--interval",
+            "3600",
+            "--retry-interval",
+            "1",
+        ])
         .args(fx::LIMIT_FLAGS)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -732,5 +739,35 @@ fn an_external_artifact_gate_does_not_control_is_never_written() {
     assert!(
         !h.requests_downloaded(),
         "the source was judged for an ExternalArtifact gate cannot publish to"
+    );
+}
+
+#[test]
+fn a_failed_judgement_is_tried_again_at_the_same_revision() {
+    let h = start(default_spec());
+    // source-controller announces the revision before its file can be downloaded.
+    let bytes = fx::app(fx::ALLOWED);
+    let revision = "main@sha1:5555555555555555555555555555555555555555";
+    let url = format!("{}/artifacts/late.tar.gz", h.api.url());
+    h.api.set_status(
+        GIT_REPOSITORIES,
+        NS,
+        "shop",
+        json!({"artifact": {"path": "gitrepository/shop/shop/late.tar.gz", "url": url, "revision": revision,
+                            "digest": fx::digest(&bytes), "size": bytes.len(), "lastUpdateTime": "2025-01-01T00:00:00Z"}}),
+    );
+    let (_, ea) = h.judged(revision, "GateError");
+    assert!(
+        ready(&ea)["message"].as_str().unwrap().contains("HTTP 404"),
+        "{ea}"
+    );
+    // The file appears; nothing else changes, and the same revision is published.
+    h.api.serve_file("late.tar.gz", Served::Whole(bytes));
+    let (_, ea) = h.judged(revision, "Succeeded");
+    assert_eq!(ea["status"]["artifact"]["revision"], revision);
+    assert_eq!(
+        h.events("GateError").len(),
+        1,
+        "a repeated failure was announced again"
     );
 }

@@ -41,6 +41,8 @@ pub struct ServeOptions {
     pub watch_namespace: Option<String>,
     /// How often an unchanged Gate is looked at again.
     pub interval: Duration,
+    /// How soon a Gate whose judgement failed is tried again.
+    pub retry: Duration,
     /// Gates judged at the same time (as Flux controllers' `--concurrent`).
     pub concurrent: u16,
     /// Registry options for bundles with OCI modules.
@@ -88,6 +90,7 @@ pub async fn serve(options: ServeOptions, runtime: Runtime) -> Result<()> {
         pipeline: options.pipeline,
         events: Events::new(client.clone(), "gate-flux", std::env::var("POD_NAME").ok()),
         interval: options.interval,
+        retry: options.retry,
     });
 
     let (gates, artifacts) = match &options.watch_namespace {

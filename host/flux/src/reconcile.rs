@@ -42,6 +42,8 @@ pub struct Context {
     pub events: Events,
     /// How often a Gate is looked at again when nothing changes.
     pub interval: Duration,
+    /// How soon a Gate whose judgement failed is tried again.
+    pub retry: Duration,
 }
 
 /// The inputs of one judgement, resolved from the Gate, the platform config and the source.
@@ -51,6 +53,18 @@ struct Inputs {
     bundle_name: String,
     bundle: Arc<gate_engine::loader::LoadedBundle>,
     key: String,
+}
+
+/// What one judgement found, ready to be written.
+struct Attempt {
+    outcome: Outcome,
+    revision: String,
+    source_digest: String,
+    bundle_name: String,
+    bundle_digest: String,
+    /// The inputs' key, recorded only when the verdict is final (approved or
+    /// denied): a failure is tried again.
+    key: Option<String>,
 }
 
 /// Reconciles one Gate.
@@ -76,88 +90,117 @@ pub async fn reconcile(trigger: Arc<Gate>, ctx: Arc<Context>) -> Result<Action> 
         Err(Error::NotAllowed(message)) => {
             // Someone else's ExternalArtifact holds the name: publish nothing into it.
             record_gate_only(&gates, &gate, &ctx, message).await?;
-            return Ok(Action::requeue(ctx.interval));
+            return Ok(Action::requeue(ctx.retry));
         }
         Err(e) => return Err(e),
     };
     if gate.spec.suspend {
         return Ok(Action::await_change());
     }
+    let Some(attempt) = attempt(&gate, &namespace, &name, &ctx).await else {
+        restore_if_tampered(&artifacts, &external, gate.status.as_ref(), &ctx).await?;
+        return Ok(Action::requeue(ctx.interval));
+    };
+    let failed = matches!(attempt.outcome, Outcome::Failed { .. });
+    record(&gates, &artifacts, &gate, &external, attempt, &ctx).await?;
+    Ok(Action::requeue(if failed {
+        ctx.retry
+    } else {
+        ctx.interval
+    }))
+}
+
+/// Judges the source's current revision, unless these inputs were judged already
+/// (`None`) and their verdict still stands.
+async fn attempt(gate: &Gate, namespace: &str, name: &str, ctx: &Context) -> Option<Attempt> {
     let status = gate.status.clone().unwrap_or_default();
-    let previous = status.artifact.clone();
-    let inputs = resolve_inputs(&gate, &namespace, &ctx).await;
-    let now = now();
-    let (outcome, revision, source_digest, bundle_name, bundle_digest, key) = match inputs {
-        Err(e) => (
-            Outcome::Failed {
-                message: e.to_string(),
-            },
-            String::new(),
-            String::new(),
-            gate.spec.bundle.clone().unwrap_or_default(),
-            String::new(),
-            None,
-        ),
-        Ok(inputs) => {
-            let stored_ok = previous
-                .as_ref()
-                .is_none_or(|a| ctx.storage.contains(&a.path));
-            let unchanged = status.last_handled_key.as_deref() == Some(inputs.key.as_str())
-                && status.observed_generation == gate.metadata.generation
-                && stored_ok;
-            if unchanged {
-                restore_if_tampered(&artifacts, &external, &status, &ctx).await?;
-                return Ok(Action::requeue(ctx.interval));
-            }
-            let outcome = judge_and_store(&gate, &namespace, &name, &inputs, &ctx).await;
-            let bundle_digest = inputs.bundle.digest.clone();
-            (
-                outcome,
-                inputs.source.revision.clone(),
-                inputs.source_digest.clone(),
-                inputs.bundle_name.clone(),
-                bundle_digest,
-                Some(inputs.key),
-            )
+    let inputs = match resolve_inputs(gate, namespace, ctx).await {
+        Ok(inputs) => inputs,
+        Err(e) => {
+            return Some(Attempt {
+                outcome: Outcome::Failed {
+                    message: e.to_string(),
+                },
+                revision: String::new(),
+                source_digest: String::new(),
+                bundle_name: gate.spec.bundle.clone().unwrap_or_default(),
+                bundle_digest: String::new(),
+                key: None,
+            });
         }
     };
+    // After a restart on an emptyDir, the published file may be gone: judge again
+    // (the same render packs to the same bytes, at the same URL).
+    let stored = status
+        .artifact
+        .as_ref()
+        .is_none_or(|a| ctx.storage.contains(&a.path));
+    let handled = status.last_handled_key.as_deref() == Some(inputs.key.as_str())
+        && status.observed_generation == gate.metadata.generation;
+    if handled && stored {
+        return None;
+    }
+    let outcome = judge_and_store(gate, namespace, name, &inputs, ctx).await;
+    let key = (!matches!(outcome, Outcome::Failed { .. })).then_some(inputs.key);
+    Some(Attempt {
+        outcome,
+        revision: inputs.source.revision,
+        source_digest: inputs.source_digest,
+        bundle_name: inputs.bundle_name,
+        bundle_digest: inputs.bundle.digest.clone(),
+        key,
+    })
+}
+
+/// Writes a judgement: the ExternalArtifact's status first (it is what
+/// kustomize-controller reads), then the Gate's, then the events.
+async fn record(
+    gates: &Api<Gate>,
+    artifacts: &Api<ExternalArtifact>,
+    gate: &Gate,
+    external: &ExternalArtifact,
+    attempt: Attempt,
+    ctx: &Context,
+) -> Result<()> {
+    let now = now();
+    let previous = gate.status.as_ref().and_then(|s| s.artifact.as_ref());
     let facts = Judged {
-        revision: &revision,
-        source_digest: &source_digest,
-        bundle: &bundle_name,
-        bundle_digest: &bundle_digest,
+        revision: &attempt.revision,
+        source_digest: &attempt.source_digest,
+        bundle: &attempt.bundle_name,
+        bundle_digest: &attempt.bundle_digest,
         now: &now,
     };
-    let published = outcome.artifact(&facts, previous.as_ref());
+    let outcome = &attempt.outcome;
+    let published = outcome.artifact(&facts, previous);
     let message = outcome.message(&facts, published.as_ref());
     let approved = matches!(outcome, Outcome::Approved { .. });
     let reason = outcome.reason();
-    // The same failure again (e.g. a source still without an artifact) changes nothing.
-    let repeated = key.is_none()
+    // The same failure again (a source still without an artifact, a download
+    // still failing) is retried, but not written or announced again.
+    let repeated = matches!(outcome, Outcome::Failed { .. })
         && gate_ready(gate.status.as_ref())
             .is_some_and(|c| c.reason == reason && c.message == message);
     if repeated {
-        return Ok(Action::requeue(ctx.interval));
+        return Ok(());
     }
-
-    // The ExternalArtifact first: it is what kustomize-controller reads.
-    let ea_ready = ready(
-        approved,
-        reason,
-        message.clone(),
-        &now,
-        external.metadata.generation,
-    );
     let ea_conditions = set_condition(
         external.status.as_ref().map_or(&[][..], |s| &s.conditions),
-        ea_ready,
+        ready(
+            approved,
+            reason,
+            message.clone(),
+            &now,
+            external.metadata.generation,
+        ),
     );
-    patch_external_status(&artifacts, &name, published.as_ref(), &ea_conditions).await?;
+    let name = gate.name_any();
+    patch_external_status(artifacts, &name, published.as_ref(), &ea_conditions).await?;
     if approved && let Some(artifact) = &published {
-        annotate_bundle(&artifacts, &external, artifact).await?;
+        annotate_bundle(artifacts, external, artifact).await?;
     }
-    let gate_conditions = set_condition(
-        &status.conditions,
+    let conditions = set_condition(
+        gate.status.as_ref().map_or(&[][..], |s| &s.conditions),
         ready(
             approved,
             reason,
@@ -166,24 +209,22 @@ pub async fn reconcile(trigger: Arc<Gate>, ctx: Arc<Context>) -> Result<Action> 
             gate.metadata.generation,
         ),
     );
-    let gate_status = GateStatus {
-        observed_generation: gate.metadata.generation,
-        conditions: gate_conditions,
-        artifact: published,
-        last_attempted_revision: (!revision.is_empty()).then_some(revision),
-        last_handled_key: key,
-        bundle: (!bundle_name.is_empty()).then_some(bundle_name),
-    };
+    let revision = (!attempt.revision.is_empty()).then_some(&attempt.revision);
+    let bundle = (!attempt.bundle_name.is_empty()).then_some(&attempt.bundle_name);
+    // Every field, `null` included: a merge patch removes what is no longer true
+    // (e.g. the key of inputs whose judgement failed and must be retried).
+    let status = json!({ "status": {
+        "observedGeneration": gate.metadata.generation,
+        "conditions": conditions,
+        "artifact": published,
+        "lastAttemptedRevision": revision,
+        "lastHandledKey": attempt.key,
+        "bundle": bundle,
+    }});
     gates
-        .patch_status(
-            &name,
-            &PatchParams::default(),
-            &Patch::Merge(json!({ "status": gate_status })),
-        )
+        .patch_status(&name, &PatchParams::default(), &Patch::Merge(status))
         .await
-        .map_err(kube_error(format!(
-            "update the status of Gate {namespace}/{name}"
-        )))?;
+        .map_err(kube_error(format!("update the status of Gate {name}")))?;
     let note = Note {
         type_: if approved {
             EventType::Normal
@@ -196,7 +237,7 @@ pub async fn reconcile(trigger: Arc<Gate>, ctx: Arc<Context>) -> Result<Action> 
     };
     ctx.events.publish(&external.object_ref(&()), &note).await;
     ctx.events.publish(&gate.object_ref(&()), &note).await;
-    Ok(Action::requeue(ctx.interval))
+    Ok(())
 }
 
 /// What the controller does with a failed reconciliation: try again soon.
@@ -419,9 +460,12 @@ async fn annotate_bundle(
 async fn restore_if_tampered(
     api: &Api<ExternalArtifact>,
     external: &ExternalArtifact,
-    status: &GateStatus,
+    status: Option<&GateStatus>,
     ctx: &Context,
 ) -> Result<()> {
+    let Some(status) = status else {
+        return Ok(());
+    };
     let current = external.status.as_ref().and_then(|s| s.artifact.as_ref());
     if current == status.artifact.as_ref() {
         return Ok(());

@@ -127,6 +127,9 @@ pub struct ServeArgs {
     /// Seconds between two looks at an unchanged Gate.
     #[arg(long, default_value_t = 600)]
     pub interval: u64,
+    /// Seconds before a Gate whose judgement failed (download, render, bundle...) is tried again.
+    #[arg(long, default_value_t = 60)]
+    pub retry_interval: u64,
     /// Gates judged at the same time.
     #[arg(long, default_value_t = 4)]
     pub concurrent: u16,
@@ -154,6 +157,7 @@ impl ServeArgs {
             pipeline: self.limits.pipeline(work_dir)?,
             watch_namespace: self.watch_namespace,
             interval: Duration::from_secs(self.interval.max(1)),
+            retry: Duration::from_secs(self.retry_interval.max(1)),
             concurrent: self.concurrent,
             registry: self.registry,
         };
