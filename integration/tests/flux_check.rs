@@ -24,32 +24,35 @@ fn check(args: &[&str]) -> (i32, String, String) {
     support::parts(&output)
 }
 
+/// Serves `bytes` and runs `gate flux check` on them with their digest, the path and `extra` flags.
+fn check_served(
+    server: &StandIn,
+    name: &str,
+    bytes: &[u8],
+    path: &str,
+    extra: &[&str],
+) -> (i32, String, String) {
+    let url = server.serve_file(name, Served::Whole(bytes.to_vec()));
+    let digest = fx::digest(bytes);
+    let mut args = vec!["--artifact-url", &url, "--digest", &digest, "--path", path];
+    args.extend(extra);
+    check(&args)
+}
+
 #[test]
 fn an_approved_artifact_exits_0_and_a_denied_one_exits_1() {
     let server = StandIn::start();
-    let good = fx::app(fx::ALLOWED);
-    let url = server.serve_file("good.tar.gz", Served::Whole(good.clone()));
-    let (code, out, err) = check(&[
-        "--artifact-url",
-        &url,
-        "--digest",
-        &fx::digest(&good),
-        "--path",
+    let (code, out, err) = check_served(
+        &server,
+        "good.tar.gz",
+        &fx::app(fx::ALLOWED),
         "./deploy",
-    ]);
+        &[],
+    );
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("ALLOW: 1 objects"), "{out}");
 
-    let bad = fx::app(fx::DENIED);
-    let url = server.serve_file("bad.tar.gz", Served::Whole(bad.clone()));
-    let (code, out, err) = check(&[
-        "--artifact-url",
-        &url,
-        "--digest",
-        &fx::digest(&bad),
-        "--path",
-        "deploy",
-    ]);
+    let (code, out, err) = check_served(&server, "bad.tar.gz", &fx::app(fx::DENIED), "deploy", &[]);
     assert_eq!(code, 1, "{out}{err}");
     assert!(out.contains("disallow-privileged"), "{out}");
     // Paths are shown relative to the artifact, not the temporary directory.
@@ -119,21 +122,17 @@ fn a_digest_gate_cannot_verify_is_refused_before_download() {
 fn the_judged_render_is_the_same_every_time() {
     let server = StandIn::start();
     let good = fx::app(fx::ALLOWED);
-    let url = server.serve_file("good.tar.gz", Served::Whole(good.clone()));
     let dir = tempfile::tempdir().unwrap();
     let mut renders = Vec::new();
     for run in 0..2 {
         let out = dir.path().join(format!("render-{run}.yaml"));
-        let (code, stdout, err) = check(&[
-            "--artifact-url",
-            &url,
-            "--digest",
-            &fx::digest(&good),
-            "--path",
+        let (code, stdout, err) = check_served(
+            &server,
+            "good.tar.gz",
+            &good,
             "deploy",
-            "--render-output",
-            out.to_str().unwrap(),
-        ]);
+            &["--render-output", out.to_str().unwrap()],
+        );
         assert_eq!(code, 0, "{stdout}{err}");
         renders.push(std::fs::read_to_string(out).unwrap());
     }
@@ -172,23 +171,26 @@ fn a_source_is_read_through_the_api() {
     );
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = server.kubeconfig(dir.path());
-    let output = support::run_with_timeout(
-        support::gate().env("KUBECONFIG", &kubeconfig).args([
-            "flux",
-            "check",
-            "--source",
-            "gitrepository/shop",
-            "-n",
-            "shop",
-            "--path",
-            "deploy",
-            "--format",
-            "json",
-        ]),
-        None,
-        Duration::from_secs(120),
-    );
-    let (code, out, err) = support::parts(&output);
+    let check_source = |extra: &[&str]| {
+        let mut command = support::gate();
+        command
+            .env("KUBECONFIG", &kubeconfig)
+            .args([
+                "flux",
+                "check",
+                "--source",
+                "gitrepository/shop",
+                "-n",
+                "shop",
+            ])
+            .args(extra);
+        support::parts(&support::run_with_timeout(
+            &mut command,
+            None,
+            Duration::from_secs(120),
+        ))
+    };
+    let (code, out, err) = check_source(&["--path", "deploy", "--format", "json"]);
     assert_eq!(code, 0, "{out}{err}");
     let report: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(report["context"]["frontDoor"], "flux");
@@ -206,19 +208,7 @@ fn a_source_is_read_through_the_api() {
 
     // A source without an artifact yet is an error, not an allow.
     server.set_status(GIT_REPOSITORIES, "shop", "shop", json!({"conditions": []}));
-    let output = support::run_with_timeout(
-        support::gate().env("KUBECONFIG", &kubeconfig).args([
-            "flux",
-            "check",
-            "--source",
-            "gitrepository/shop",
-            "-n",
-            "shop",
-        ]),
-        None,
-        Duration::from_secs(120),
-    );
-    let (code, _out, err) = support::parts(&output);
+    let (code, _out, err) = check_source(&[]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("has no artifact yet"), "{err}");
 }
@@ -253,19 +243,15 @@ fn a_kustomization_is_judged_as_rendered_and_the_render_is_what_is_published() {
         ),
         fx::file("deploy/app.yaml", fx::ALLOWED),
     ]);
-    let url = server.serve_file("k.tar.gz", Served::Whole(artifact.clone()));
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("render.yaml");
-    let (code, stdout, err) = check(&[
-        "--artifact-url",
-        &url,
-        "--digest",
-        &fx::digest(&artifact),
-        "--path",
+    let (code, stdout, err) = check_served(
+        &server,
+        "k.tar.gz",
+        &artifact,
         "deploy",
-        "--render-output",
-        out.to_str().unwrap(),
-    ]);
+        &["--render-output", out.to_str().unwrap()],
+    );
     assert_eq!(code, 0, "{stdout}{err}");
     let render = std::fs::read_to_string(out).unwrap();
     let object: serde_json::Value =

@@ -81,7 +81,7 @@ pub async fn serve(options: ServeOptions, runtime: Runtime) -> Result<()> {
     ));
 
     let bundles = BundleCache::new(Arc::new(runtime), options.registry.clone(), false);
-    warm_up(&config, &bundles);
+    tokio::task::block_in_place(|| warm_up(&config, &bundles));
     let context = Arc::new(Context {
         client: client.clone(),
         config,

@@ -25,6 +25,13 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// The HTTP client could not be set up.
+    #[error("cannot set up the HTTP client")]
+    Client {
+        /// Why.
+        #[source]
+        source: reqwest::Error,
+    },
     /// The download failed on the way.
     #[error("download of {url} failed")]
     Download {

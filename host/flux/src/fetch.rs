@@ -65,10 +65,7 @@ impl Fetcher {
             // and following one could take the download anywhere.
             .redirect(reqwest::redirect::Policy::none())
             .build()
-            .map_err(|source| Error::Download {
-                url: String::new(),
-                source,
-            })?;
+            .map_err(|source| Error::Client { source })?;
         Ok(Fetcher { client, options })
     }
 
