@@ -239,7 +239,12 @@ fn a_kustomization_is_judged_as_rendered_and_the_render_is_what_is_published() {
     let artifact = fx::targz(&[
         fx::file(
             "deploy/kustomization.yaml",
-            "namespace: shop\nresources: [app.yaml]\ncommonLabels: {team: shop}\n",
+            "namespace: shop\nresources: [app.yaml, config.yaml]\ncommonLabels: {team: shop}\n",
+        ),
+        // Strings a YAML 1.1 reader would retype if they were written bare.
+        fx::file(
+            "deploy/config.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {mode: '0755', enabled: 'yes', n: '1e3', t: '12:30'}\n",
         ),
         fx::file("deploy/app.yaml", fx::ALLOWED),
     ]);
@@ -254,10 +259,52 @@ fn a_kustomization_is_judged_as_rendered_and_the_render_is_what_is_published() {
     );
     assert_eq!(code, 0, "{stdout}{err}");
     let render = std::fs::read_to_string(out).unwrap();
-    let object: serde_json::Value =
-        serde_json::from_str(render.trim().strip_prefix("---\n").unwrap()).unwrap();
+    let objects: Vec<serde_json::Value> = render
+        .split("---\n")
+        .filter(|d| !d.trim().is_empty())
+        .map(|d| serde_json::from_str(d).unwrap())
+        .collect();
+    let object = objects.iter().find(|o| o["kind"] == "Deployment").unwrap();
     // The kustomization's transformations are in what was judged and published.
     assert_eq!(object["metadata"]["namespace"], "shop");
     assert_eq!(object["metadata"]["labels"]["team"], "shop");
     assert!(!stdout.contains("/tmp"), "{stdout}");
+
+    // kustomize-controller builds the published artifact once more, from a generated
+    // kustomization listing its files: kustomize reads the stream as gate wrote it.
+    let applied = tempfile::tempdir().unwrap();
+    std::fs::write(applied.path().join("manifests.yaml"), &render).unwrap();
+    std::fs::write(
+        applied.path().join("kustomization.yaml"),
+        "resources: [manifests.yaml]\n",
+    )
+    .unwrap();
+    let kustomize = ["kustomize", "kubectl"]
+        .iter()
+        .find_map(|p| {
+            let mut command = std::process::Command::new(p);
+            command
+                .arg(if *p == "kubectl" {
+                    "kustomize"
+                } else {
+                    "build"
+                })
+                .arg(applied.path());
+            command.output().ok().filter(|o| o.status.success())
+        })
+        .expect("kustomize build of the published render");
+    let mut rebuilt: Vec<serde_json::Value> =
+        serde_yaml_ng::Deserializer::from_slice(&kustomize.stdout)
+            .map(|doc| serde::Deserialize::deserialize(doc).unwrap())
+            .collect();
+    let mut expected = objects.clone();
+    let key = |o: &serde_json::Value| o["kind"].to_string();
+    rebuilt.sort_by_key(key);
+    expected.sort_by_key(key);
+    assert_eq!(rebuilt, expected);
+    let config = expected.iter().find(|o| o["kind"] == "ConfigMap").unwrap();
+    assert_eq!(
+        config["data"],
+        json!({"mode": "0755", "enabled": "yes", "n": "1e3", "t": "12:30"})
+    );
 }
