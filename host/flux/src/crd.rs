@@ -83,8 +83,8 @@ pub struct GateStatus {
     /// The source revision judged last.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_attempted_revision: Option<String>,
-    /// Identifies the last judgement's inputs (source digest, bundle digest, path),
-    /// so an unchanged input is not judged again.
+    /// The digest of the last final judgement's inputs (source, bundle, policy
+    /// components, path), so unchanged inputs are not judged again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_handled_key: Option<String>,
     /// The bundle of the last judgement.

@@ -9,6 +9,7 @@
 use crate::bundles::BundleCache;
 use crate::config::PlatformConfig;
 use crate::crd::{BUNDLE_DIGEST_ANNOTATION, GATE_LABEL, Gate, GateStatus};
+use crate::digest::Sha256Digest;
 use crate::error::{Error, Result};
 use crate::events::{EventType, Events, Note};
 use crate::flux_api::{Artifact, Condition, ExternalArtifact, source_artifact};
@@ -274,10 +275,17 @@ async fn resolve_inputs(gate: &Gate, namespace: &str, ctx: &Context) -> Result<I
     let bundles = &ctx.bundles;
     let reference = choice.reference.clone();
     let bundle = tokio::task::block_in_place(|| bundles.get(&reference))?;
-    let key = format!(
-        "{source_digest}|{}|{}|{}",
-        choice.name, bundle.digest, gate.spec.path
-    );
+    // Everything the verdict depends on: the source, the bundle document, the
+    // components it runs (a built-in policy changes with the gate binary while its
+    // bundle stays the same), and the path.
+    let mut parts = vec![
+        source_digest.clone(),
+        choice.name.clone(),
+        bundle.digest.clone(),
+    ];
+    parts.extend(bundle.runs.iter().map(|r| r.digest.clone()));
+    parts.push(gate.spec.path.clone());
+    let key = Sha256Digest::of(parts.join("\n").as_bytes()).to_string();
     Ok(Inputs {
         source,
         source_digest,
