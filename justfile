@@ -41,6 +41,10 @@ bench-argocd:
 loadtest:
     cargo bench -p gate --bench webhook_load -- --write
 
+# Time from a new source revision to a published artifact (the flux section of BENCHMARKS.md).
+bench-flux:
+    cargo bench -p gate --bench flux -- --write
+
 # Accept changed output snapshots after reviewing them.
 snapshots:
     INSTA_UPDATE=always cargo test -p gate --test outputs

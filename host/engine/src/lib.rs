@@ -5,8 +5,10 @@
 //! ([`loader::load_bundle`], resolving OCI modules through [`oci_resolver`]), read
 //! a render ([`sources`]), judge it with one call ([`evaluate::evaluate`]), and
 //! render the one [`gate_core::report::Report`] it returns ([`output`]). The
-//! GitOps front doors render application directories with [`render`].
+//! GitOps front doors render application directories with [`render`], and
+//! put a report in one bounded line with [`brief`].
 
+pub mod brief;
 pub mod builtin;
 pub mod evaluate;
 pub mod loader;

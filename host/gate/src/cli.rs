@@ -3,6 +3,7 @@
 use crate::bundle_cmd::BundleCommand;
 use crate::check::CheckArgs;
 use crate::evidence_cmd::EvidenceCommand;
+use crate::flux_cmd::FluxCommand;
 use crate::policy::PolicyCommand;
 use clap::{Parser, Subcommand};
 use gate_argocd::ArgocdCommand;
@@ -34,6 +35,9 @@ enum Command {
     Argocd(ArgocdCommand),
     /// Serve the admission webhook over TLS (POST /validate, /healthz, /readyz, /metrics).
     Serve(gate_webhook::ServeArgs),
+    /// Flux: publish only approved revisions as ExternalArtifacts.
+    #[command(subcommand)]
+    Flux(FluxCommand),
 }
 
 impl Cli {
@@ -67,6 +71,7 @@ impl Cli {
                 args.run()?;
                 Ok(ExitCode::SUCCESS)
             }
+            Command::Flux(command) => command.run(),
         }
     }
 }

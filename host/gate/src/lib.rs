@@ -7,6 +7,7 @@ pub mod bundle_exceptions;
 pub mod check;
 pub mod cli;
 pub mod evidence_cmd;
+pub mod flux_cmd;
 pub mod policy;
 pub mod policy_new;
 pub mod policy_oci;
