@@ -456,3 +456,64 @@ async fn the_request_deadline_denies_naming_the_policy() {
         "{text}"
     );
 }
+
+/// A state serving a bundle of the context probe (integration/wasm), which
+/// denies with a message saying what it was told: the operation, the old object.
+fn probe_state() -> Arc<AppState> {
+    let (runtime, _) = shared();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let probe = support::hostile_components().join("context_probe.wasm");
+    let path = dir.path().join("probe.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            "apiVersion: gate.dev/v1alpha1\nkind: Bundle\nmetadata: {{name: probe}}\nspec:\n  policies:\n    - module: {}\n",
+            probe.display()
+        ),
+    )
+    .expect("bundle");
+    let bundle = load_bundle(runtime, &BundleRef::File(path), &LocalResolver).expect("load");
+    let state = Arc::new(AppState::new(runtime.clone(), RequestSettings::default()));
+    state.serve(Arc::new(bundle));
+    state
+}
+
+#[tokio::test]
+async fn the_operation_and_the_old_object_reach_policies_that_judge_them() {
+    let state = probe_state();
+    let mut update = review("p1", "UPDATE", "team", &pod("web", false), false);
+    update["request"]["oldObject"] = pod("web-before", false);
+    let response = answer(&state, &update).await;
+    let message = response["status"]["message"].as_str().unwrap_or_default();
+    assert_eq!(response["allowed"], false, "{response}");
+    assert!(
+        message.contains("operation=Update") && message.contains("old=web-before"),
+        "{message}"
+    );
+    assert!(message.contains("object=web;"), "{message}");
+
+    // DELETE reaches a policy that declares it, judged on the stored object.
+    let response = answer(
+        &state,
+        &review("p2", "DELETE", "team", &pod("gone", false), false),
+    )
+    .await;
+    let message = response["status"]["message"].as_str().unwrap_or_default();
+    assert_eq!(response["allowed"], false, "{response}");
+    assert!(
+        message.contains("operation=Delete") && message.contains("object=gone"),
+        "{message}"
+    );
+
+    // CREATE has no old object.
+    let response = answer(
+        &state,
+        &review("p3", "CREATE", "team", &pod("new", false), false),
+    )
+    .await;
+    let message = response["status"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("operation=Create") && message.contains("old=-"),
+        "{message}"
+    );
+}
