@@ -244,24 +244,7 @@ fn tls_registry_trusts_the_ca_made_in_the_test_and_nothing_else() {
         return;
     }
     let ws = Workspace::new();
-    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
-    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "gate test CA");
-    let ca_key = rcgen::KeyPair::generate().expect("key");
-    let ca = ca_params.self_signed(&ca_key).expect("ca");
-    let issuer = rcgen::Issuer::from_params(&ca_params, &ca_key);
-    let mut leaf_params =
-        rcgen::CertificateParams::new(vec!["localhost".to_owned()]).expect("params");
-    leaf_params
-        .subject_alt_names
-        .push(rcgen::SanType::IpAddress("127.0.0.1".parse().expect("ip")));
-    let leaf_key = rcgen::KeyPair::generate().expect("key");
-    let leaf = leaf_params.signed_by(&leaf_key, &issuer).expect("leaf");
-    std::fs::write(ws.path("ca.pem"), ca.pem()).expect("ca");
-    std::fs::write(ws.path("tls.crt"), leaf.pem()).expect("crt");
-    std::fs::write(ws.path("tls.key"), leaf_key.serialize_pem()).expect("key");
+    support::make_tls(&ws.path(""));
     let registry =
         TestRegistry::start(Auth::None, Some((&ws.path("tls.crt"), &ws.path("tls.key"))));
     let wasm = policy_wasm("disallow-privileged").display().to_string();

@@ -163,3 +163,27 @@ pub fn check_doc_section(doc: &str, name: &str, content: &str, regenerate: &str)
         );
     }
 }
+
+/// Writes a CA, and a serving certificate it signed for `localhost` and
+/// 127.0.0.1, into `dir` (`ca.pem`, `tls.crt`, `tls.key`). Returns the CA PEM.
+pub fn make_tls(dir: &Path) -> String {
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "gate test CA");
+    let ca_key = rcgen::KeyPair::generate().expect("key");
+    let ca = ca_params.self_signed(&ca_key).expect("ca");
+    let issuer = rcgen::Issuer::from_params(&ca_params, &ca_key);
+    let mut leaf_params =
+        rcgen::CertificateParams::new(vec!["localhost".to_owned()]).expect("params");
+    leaf_params
+        .subject_alt_names
+        .push(rcgen::SanType::IpAddress("127.0.0.1".parse().expect("ip")));
+    let leaf_key = rcgen::KeyPair::generate().expect("key");
+    let leaf = leaf_params.signed_by(&leaf_key, &issuer).expect("leaf");
+    std::fs::write(dir.join("ca.pem"), ca.pem()).expect("ca");
+    std::fs::write(dir.join("tls.crt"), leaf.pem()).expect("crt");
+    std::fs::write(dir.join("tls.key"), leaf_key.serialize_pem()).expect("key");
+    ca.pem()
+}

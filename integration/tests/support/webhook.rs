@@ -18,30 +18,6 @@ use std::time::{Duration, Instant};
 /// compiles the bundle's policies (in a debug build, on a busy machine).
 pub const READY_LIMIT: Duration = Duration::from_secs(300);
 
-/// Writes a CA, and a serving certificate it signed for `localhost` and
-/// 127.0.0.1, into `dir` (`ca.pem`, `tls.crt`, `tls.key`). Returns the CA PEM.
-pub fn make_tls(dir: &Path) -> String {
-    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
-    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "gate webhook test CA");
-    let ca_key = rcgen::KeyPair::generate().expect("key");
-    let ca = ca_params.self_signed(&ca_key).expect("ca");
-    let issuer = rcgen::Issuer::from_params(&ca_params, &ca_key);
-    let mut leaf_params =
-        rcgen::CertificateParams::new(vec!["localhost".to_owned()]).expect("params");
-    leaf_params
-        .subject_alt_names
-        .push(rcgen::SanType::IpAddress("127.0.0.1".parse().expect("ip")));
-    let leaf_key = rcgen::KeyPair::generate().expect("key");
-    let leaf = leaf_params.signed_by(&leaf_key, &issuer).expect("leaf");
-    std::fs::write(dir.join("ca.pem"), ca.pem()).expect("ca");
-    std::fs::write(dir.join("tls.crt"), leaf.pem()).expect("crt");
-    std::fs::write(dir.join("tls.key"), leaf_key.serialize_pem()).expect("key");
-    ca.pem()
-}
-
 /// A running `gate serve`, killed when dropped.
 pub struct Server {
     child: Child,
@@ -57,7 +33,7 @@ impl Server {
     /// Starts `gate serve --bundle BUNDLE` on 127.0.0.1 (a free port) in `dir`,
     /// with `extra` arguments, and waits until it listens (not until it is ready).
     pub fn start(dir: &Path, bundle: &str, extra: &[&str]) -> Server {
-        let ca_pem = make_tls(dir);
+        let ca_pem = support::make_tls(dir);
         let mut command = support::gate();
         command
             .arg("serve")
