@@ -14,7 +14,7 @@ mod registry;
 mod support;
 
 use cmp::{AppSpec, Repo, Sidecar, argo_split};
-use fixtures::{Workspace, ok, push_policy};
+use fixtures::{Workspace, ok, push_trusted_policy};
 use registry::{TestRegistry, tools_present};
 
 const REPO: &str = "policies/disallow-privileged";
@@ -30,10 +30,7 @@ fn a_pinned_cached_module_judges_while_the_registry_is_down_and_a_missing_one_fa
     let registry = TestRegistry::plain();
     let host = registry.host.clone();
     let ws = Workspace::new();
-    let (key, public) = ws.keypair("release");
-    let digest = push_policy(&ws, &registry, &format!("{REPO}:1.0"), Some(&key));
-    ws.trust_cosign_key("release", &public);
-    ws.trust_stores(&["cosign:release"], &[]);
+    let digest = push_trusted_policy(&ws, &registry, &format!("{REPO}:1.0"));
     // The platform's bundle: a tag, pinned by `gate bundle lock` in the lock file beside it.
     let bundle = ws.bundle(&format!("oci://{host}/{REPO}:1.0"));
     let locked = ok(&ws.run(

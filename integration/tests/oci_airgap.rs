@@ -9,7 +9,7 @@ mod fixtures;
 mod registry;
 mod support;
 
-use fixtures::{Workspace, field, ok, push_policy, refused};
+use fixtures::{Workspace, field, ok, push_trusted_policy, refused};
 use registry::{TestRegistry, tools_present};
 
 const REPO: &str = "policies/disallow-privileged";
@@ -22,10 +22,7 @@ fn lock_save_wipe_load_and_check_offline() {
     let registry = TestRegistry::plain();
     let host = registry.host.clone();
     let ws = Workspace::new();
-    let (key, public) = ws.keypair("release");
-    let digest = push_policy(&ws, &registry, &format!("{REPO}:1.0"), Some(&key));
-    ws.trust_cosign_key("release", &public);
-    ws.trust_stores(&["cosign:release"], &[]);
+    let digest = push_trusted_policy(&ws, &registry, &format!("{REPO}:1.0"));
     let bundle = ws.bundle(&format!("oci://{host}/{REPO}:1.0"));
     let bundle_arg = bundle.display().to_string();
     let (bad, good) = ws.pods();
@@ -125,10 +122,7 @@ fn an_altered_tarball_is_refused_at_load() {
     }
     let registry = TestRegistry::plain();
     let ws = Workspace::new();
-    let (key, public) = ws.keypair("release");
-    let digest = push_policy(&ws, &registry, &format!("{REPO}:1"), Some(&key));
-    ws.trust_cosign_key("release", &public);
-    ws.trust_stores(&["cosign:release"], &[]);
+    let digest = push_trusted_policy(&ws, &registry, &format!("{REPO}:1"));
     let bundle = ws.bundle(&format!("oci://{}/{REPO}@{digest}", registry.host));
     let tarball = ws.path("airgap.tar");
     ok(&ws.run(

@@ -11,7 +11,7 @@ mod support;
 
 use fixtures::{
     Workspace, assert_refused, attach_referrer, check, have_python_cryptography, notation_sign, ok,
-    push_policy, trust_ca,
+    push_policy, push_trusted_policy, trust_ca,
 };
 use registry::{TestRegistry, tools_present};
 
@@ -31,10 +31,7 @@ fn signed_setup() -> Option<(
     }
     let registry = TestRegistry::plain();
     let ws = Workspace::new();
-    let (key, public) = ws.keypair("release");
-    let digest = push_policy(&ws, &registry, &format!("{REPO}:1"), Some(&key));
-    ws.trust_cosign_key("release", &public);
-    ws.trust_stores(&["cosign:release"], &[]);
+    let digest = push_trusted_policy(&ws, &registry, &format!("{REPO}:1"));
     let bundle = ws.bundle(&format!("oci://{}/{REPO}@{digest}", registry.host));
     let (_, good) = ws.pods();
     // The untampered setup passes: what follows is refused for the tampering alone.

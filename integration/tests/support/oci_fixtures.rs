@@ -199,6 +199,17 @@ pub fn refused(output: &Output) -> String {
 
 /// Pushes the disallow-privileged component to `repo:tag` on `registry`, signed
 /// with `key` if given; returns the manifest digest.
+/// The common start of a registry test: pushes disallow-privileged to
+/// `reference`, signed with a new cosign key `release`, and trusts that key (and
+/// only it). Returns the pushed digest.
+pub fn push_trusted_policy(ws: &Workspace, registry: &TestRegistry, reference: &str) -> String {
+    let (key, public) = ws.keypair("release");
+    let digest = push_policy(ws, registry, reference, Some(&key));
+    ws.trust_cosign_key("release", &public);
+    ws.trust_stores(&["cosign:release"], &[]);
+    digest
+}
+
 pub fn push_policy(
     ws: &Workspace,
     registry: &TestRegistry,
