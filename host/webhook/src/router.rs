@@ -16,8 +16,9 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use http_body_util::BodyExt;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// The router, ready to serve with any transport.
 pub fn router(state: Arc<AppState>) -> Router {
@@ -33,6 +34,7 @@ async fn validate(State(state): State<Arc<AppState>>, request: Request) -> Respo
     let arrived = Instant::now();
     let (parts, body) = request.into_parts();
     if let Err(message) = json_content_type(&parts.headers) {
+        drain(body).await;
         return reject(&state, StatusCode::UNSUPPORTED_MEDIA_TYPE, &message);
     }
     let limit = state.settings.max_body_bytes;
@@ -42,20 +44,12 @@ async fn validate(State(state): State<Arc<AppState>>, request: Request) -> Respo
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
+        drain(body).await;
         return reject(&state, StatusCode::PAYLOAD_TOO_LARGE, &too_large(limit));
     }
-    let bytes = match axum::body::to_bytes(body, limit).await {
+    let bytes = match read_body(body, limit).await {
         Ok(bytes) => bytes,
-        Err(error) if is_length_limit(&error) => {
-            return reject(&state, StatusCode::PAYLOAD_TOO_LARGE, &too_large(limit));
-        }
-        Err(error) => {
-            return reject(
-                &state,
-                StatusCode::BAD_REQUEST,
-                &format!("cannot read the request body: {error}"),
-            );
-        }
+        Err((status, message)) => return reject(&state, status, &message),
     };
     let review = match review::parse(&bytes) {
         Ok(review) => review,
@@ -65,6 +59,51 @@ async fn validate(State(state): State<Arc<AppState>>, request: Request) -> Respo
         Ok(answer) => json(StatusCode::OK, &answer.into_review()),
         Err(malformed) => reject(&state, StatusCode::BAD_REQUEST, &malformed.0),
     }
+}
+
+/// How much of a refused body is still read, and thrown away, before the
+/// answer goes out, and for how long. An HTTP/1.1 client that is still sending
+/// when the server closes sees a reset connection instead of the status and its
+/// reason; draining a bounded amount lets a well-behaved client read the 413 or
+/// 415. A client that sends more, or more slowly, gets the reset.
+const DRAIN_BYTES: usize = 4 << 20;
+const DRAIN_TIME: Duration = Duration::from_secs(2);
+
+async fn drain(mut body: Body) {
+    let discard = async {
+        let mut seen = 0usize;
+        while let Some(Ok(frame)) = body.frame().await {
+            seen += frame.data_ref().map_or(0, |data| data.len());
+            if seen > DRAIN_BYTES {
+                break;
+            }
+        }
+    };
+    // Past the deadline the rest is left unread and the connection closes.
+    let _ = tokio::time::timeout(DRAIN_TIME, discard).await;
+}
+
+/// Reads the body up to `limit` bytes: past it, 413 (after a bounded drain);
+/// a connection that breaks mid-body, 400.
+async fn read_body(mut body: Body, limit: usize) -> Result<Vec<u8>, (StatusCode, String)> {
+    let mut bytes = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|error| {
+            (
+                StatusCode::BAD_REQUEST,
+                format!("cannot read the request body: {error}"),
+            )
+        })?;
+        let Some(data) = frame.data_ref() else {
+            continue;
+        };
+        if bytes.len() + data.len() > limit {
+            drain(body).await;
+            return Err((StatusCode::PAYLOAD_TOO_LARGE, too_large(limit)));
+        }
+        bytes.extend_from_slice(data);
+    }
+    Ok(bytes)
 }
 
 /// `application/json`, with or without parameters such as `charset`.
@@ -87,18 +126,6 @@ fn json_content_type(headers: &HeaderMap) -> Result<(), String> {
 
 fn too_large(limit: usize) -> String {
     format!("the request body is over the limit of {limit} bytes")
-}
-
-/// Did reading stop at the size limit (rather than on a broken connection)?
-fn is_length_limit(error: &axum::Error) -> bool {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(e) = source {
-        if e.is::<http_body_util::LengthLimitError>() {
-            return true;
-        }
-        source = e.source();
-    }
-    false
 }
 
 /// Refuses a request with a plain-text message, logged and counted.
