@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use wasmtime::component::{Component, Linker, Resource, ResourceTable};
 use wasmtime::{
     Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig, ResourceLimiter,
@@ -116,7 +116,7 @@ impl Runtime {
             tracing::debug!(%digest, "component loaded from cache");
             return Ok((component, true));
         }
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         let component = Component::new(&self.engine, bytes).map_err(|e| Error::Load {
             policy: digest.to_owned(),
             detail: format!("{e:#}"),
@@ -341,9 +341,19 @@ impl EpochTicker {
         let thread = std::thread::Builder::new()
             .name("gate-epoch".into())
             .spawn(move || {
+                // The epoch counts ticks of wall time since the start, not wake-ups:
+                // on a loaded machine this thread wakes late, and one increment
+                // per wake-up would stretch a 10 ms limit many times over (until
+                // fuel, not time, stopped a loop).
+                let started = Instant::now();
+                let mut ticks: u128 = 0;
                 while !flag.load(Ordering::Relaxed) {
                     std::thread::park_timeout(EPOCH_TICK);
-                    engine.increment_epoch();
+                    let due = started.elapsed().as_nanos() / EPOCH_TICK.as_nanos();
+                    while ticks < due {
+                        engine.increment_epoch();
+                        ticks += 1;
+                    }
                 }
             })?;
         Ok(EpochTicker {
