@@ -8,9 +8,14 @@
 //! ([`SigningKey`]: PKCS#8 PEM, or the encrypted key cosign writes). Its
 //! subjects are the sha256 of every manifest judged; [`compare`] tells which
 //! files changed since. The crate also holds the framework view of a run
-//! ([`controls`]) and the expiry of exceptions ([`exceptions`]). It has no CLI
-//! and does no IO beyond what it is handed.
+//! ([`controls`]) and the expiry of exceptions ([`exceptions`]). It has no CLI.
+//!
+//! Every front door seals its records through one [`Attester`] (the key read
+//! once, the record built and signed the same way); the Argo CD and Flux doors
+//! name their subjects with [`tree_subjects`] and [`stream_subject`]. Its only
+//! IO is reading the key and the files it is pointed at, and writing a record.
 
+mod attester;
 pub mod controls;
 mod cosign_key;
 mod dsse;
@@ -21,10 +26,13 @@ pub mod predicate;
 mod record;
 mod statement;
 mod subjects_check;
+mod tree;
 
+pub use attester::{Attester, PASSWORD_VARIABLES, write_atomically};
 pub use dsse::{Envelope, EnvelopeSignature, PAYLOAD_TYPE, Verification, pae};
 pub use error::{Error, Result};
 pub use keys::{SigningKey, VerifyingKey};
 pub use record::{Record, attest};
 pub use statement::{PREDICATE_TYPE, STATEMENT_TYPE, STDIN_NAME, Statement, Subject, subjects};
 pub use subjects_check::{SubjectDiff, compare};
+pub use tree::{MAX_TREE_FILES, RENDER_NAME, is_stream_name, stream_subject, tree_subjects};

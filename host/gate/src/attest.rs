@@ -1,15 +1,11 @@
 //! The `--attest` options of `gate check`: read the signing key before the run,
 //! write the evaluation record after it.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use clap::Args;
 use gate_core::report::Report;
-use gate_evidence::SigningKey;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-/// Where the password of an encrypted (cosign) key comes from, in this order.
-const PASSWORD_VARIABLES: [&str; 2] = ["GATE_ATTEST_KEY_PASSWORD", "COSIGN_PASSWORD"];
 
 /// Options that make `gate check` write a signed evaluation record.
 #[derive(Debug, Args)]
@@ -35,63 +31,88 @@ pub struct AttestArgs {
     pub attest_unsigned: bool,
 }
 
-/// A record to write after the run.
+/// A record to write after the run: where, and the shared attester that seals it.
 #[derive(Debug)]
-pub struct Attester {
+pub struct RecordTarget {
     path: PathBuf,
-    key: Option<SigningKey>,
+    attester: gate_evidence::Attester,
+}
+
+/// The signing options of `gate flux serve`: it signs a record of every judged
+/// revision when given a key, and stores it beside the artifacts.
+#[derive(Debug, Args)]
+pub struct SigningArgs {
+    /// Sign an evaluation record of every judged revision with this key (a PEM
+    /// file, or the PEM text): ECDSA P-256 in PKCS#8, or a cosign key, whose
+    /// password is read from GATE_ATTEST_KEY_PASSWORD or COSIGN_PASSWORD.
+    #[arg(
+        long,
+        env = "GATE_ATTEST_KEY",
+        value_name = "PEM",
+        hide_env_values = true
+    )]
+    pub attest_key: Option<String>,
+
+    /// Store unsigned records (for trying things out; `gate evidence verify` rejects them).
+    #[arg(long, conflicts_with = "attest_key")]
+    pub attest_unsigned: bool,
+}
+
+impl SigningArgs {
+    /// The attester, if records are asked for; the key is read now.
+    pub fn attester(&self) -> Result<Option<gate_evidence::Attester>> {
+        Ok(match (&self.attest_key, self.attest_unsigned) {
+            (Some(value), _) => Some(gate_evidence::Attester::from_key(
+                value,
+                "--attest-key / GATE_ATTEST_KEY",
+            )?),
+            (None, true) => Some(gate_evidence::Attester::unsigned()),
+            (None, false) => None,
+        })
+    }
 }
 
 impl AttestArgs {
     /// The attester, if `--attest` was given. Reads and decrypts the key now, so
     /// that a bad key fails before any policy runs.
-    pub fn attester(&self) -> Result<Option<Attester>> {
+    pub fn attester(&self) -> Result<Option<RecordTarget>> {
         let Some(path) = &self.attest else {
             return Ok(None);
         };
-        let key = match (&self.attest_key, self.attest_unsigned) {
+        let attester = match (&self.attest_key, self.attest_unsigned) {
             (Some(_), true) => bail!(
                 "--attest-unsigned and a signing key (--attest-key or GATE_ATTEST_KEY) are both given: choose one"
             ),
             (None, false) => bail!(
                 "--attest needs a signing key (--attest-key PEM or GATE_ATTEST_KEY), or --attest-unsigned"
             ),
-            (None, true) => None,
-            (Some(value), false) => Some(read_signing_key(value)?),
+            (None, true) => gate_evidence::Attester::unsigned(),
+            (Some(value), false) => {
+                gate_evidence::Attester::from_key(value, "--attest-key / GATE_ATTEST_KEY")?
+            }
         };
-        Ok(Some(Attester {
+        Ok(Some(RecordTarget {
             path: path.clone(),
-            key,
+            attester,
         }))
     }
 }
 
-impl Attester {
+impl RecordTarget {
     /// Writes the record of `report`, its subjects named relative to `roots`.
     pub fn write(&self, report: &Report, roots: &[PathBuf]) -> Result<()> {
-        let envelope = gate_evidence::attest(report, roots, self.key.as_ref())?;
-        std::fs::write(&self.path, envelope.to_json()?)
-            .with_context(|| format!("cannot write the record {}", self.path.display()))
+        self.write_subjects(report, gate_evidence::subjects(&report.inputs, roots))
     }
-}
 
-/// Reads a signing key given as a path or as PEM text.
-pub fn read_signing_key(value: &str) -> Result<SigningKey> {
-    let (name, text) = if value.trim_start().starts_with("-----BEGIN") {
-        (
-            "the PEM given as --attest-key / GATE_ATTEST_KEY".to_owned(),
-            value.to_owned(),
-        )
-    } else {
-        let text = std::fs::read_to_string(value)
-            .with_context(|| format!("cannot read the signing key {value}"))?;
-        (value.to_owned(), text)
-    };
-    let password = PASSWORD_VARIABLES
-        .iter()
-        .find_map(|v| std::env::var(v).ok())
-        .unwrap_or_default();
-    Ok(SigningKey::from_pem(&name, &text, password.as_bytes())?)
+    /// Writes the record of `report` about `subjects`.
+    pub fn write_subjects(
+        &self,
+        report: &Report,
+        subjects: Vec<gate_evidence::Subject>,
+    ) -> Result<()> {
+        self.attester.write(&self.path, report, subjects)?;
+        Ok(())
+    }
 }
 
 /// The Git commit of the repository holding the first input, when there is one:
