@@ -149,6 +149,12 @@ fn argocd_signs_a_record_of_an_allowed_render() {
     assert!(out.contains("2 file(s) unchanged"), "{out}");
     verify_with_python(&record, &platform.public_key);
 
+    // A record of a render names the app directory's files: a single file is
+    // not what it is about (exit 2, not a silent mismatch).
+    let (code, _, err) = verify(&record, &platform.public_key, &[&app.join("app.yaml")]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("give that directory"), "{err}");
+
     // The app changed since: named.
     std::fs::write(app.join("app.yaml"), fx::DENIED).unwrap();
     let (code, out, _) = verify(&record, &platform.public_key, &[&app]);

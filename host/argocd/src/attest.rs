@@ -10,6 +10,7 @@
 use crate::config::{AttestConfig, AttestKey};
 use crate::env::AppEnv;
 use crate::error::{Error, Result};
+use crate::report_file::safe_stem;
 use gate_core::report::Report;
 use gate_evidence::{Attester, RENDER_NAME, stream_subject, subjects, tree_subjects};
 use std::path::{Path, PathBuf};
@@ -86,17 +87,10 @@ impl Recorder {
 pub fn file_name(env: &AppEnv) -> String {
     let app = env.name.as_deref().unwrap_or("app");
     let revision = env.revision.as_deref().unwrap_or("unknown");
-    let safe: String = format!("{app}_{revision}")
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    format!("{}.intoto.json", safe.trim_start_matches('.'))
+    format!(
+        "{}.intoto.json",
+        safe_stem(&format!("{app}_{revision}"), "app")
+    )
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
-//! The `--attest` options of `gate check`: read the signing key before the run,
-//! write the evaluation record after it.
+//! The `--attest` options of `gate check`, `gate flux check` and `gate flux
+//! serve`: read the signing key before the run, write the evaluation record
+//! after it, through the attester every front door shares.
 
 use anyhow::{Result, bail};
 use clap::Args;
@@ -7,7 +8,8 @@ use gate_core::report::Report;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Options that make `gate check` write a signed evaluation record.
+/// Options that make `gate check` (and `gate flux check`) write a signed
+/// evaluation record.
 #[derive(Debug, Args)]
 pub struct AttestArgs {
     /// Write a signed evaluation record of the run (an in-toto Statement in a DSSE
@@ -15,7 +17,16 @@ pub struct AttestArgs {
     #[arg(long, value_name = "FILE")]
     pub attest: Option<PathBuf>,
 
-    /// The key that signs the record: a PEM file, or the PEM text itself. ECDSA
+    /// What signs it.
+    #[command(flatten)]
+    pub signing: SigningArgs,
+}
+
+/// The key that signs evaluation records, shared by every command that makes
+/// them (`gate flux serve` signs one per judged revision when given a key).
+#[derive(Debug, Args)]
+pub struct SigningArgs {
+    /// The key that signs records: a PEM file, or the PEM text itself. ECDSA
     /// P-256 in PKCS#8, or a cosign key (`cosign generate-key-pair`), whose password
     /// is read from GATE_ATTEST_KEY_PASSWORD or COSIGN_PASSWORD.
     #[arg(
@@ -26,7 +37,7 @@ pub struct AttestArgs {
     )]
     pub attest_key: Option<String>,
 
-    /// Write the record unsigned, for local use (`gate evidence verify` rejects it).
+    /// Write records unsigned, for local use (`gate evidence verify` rejects them).
     #[arg(long)]
     pub attest_unsigned: bool,
 }
@@ -38,31 +49,15 @@ pub struct RecordTarget {
     attester: gate_evidence::Attester,
 }
 
-/// The signing options of `gate flux serve`: it signs a record of every judged
-/// revision when given a key, and stores it beside the artifacts.
-#[derive(Debug, Args)]
-pub struct SigningArgs {
-    /// Sign an evaluation record of every judged revision with this key (a PEM
-    /// file, or the PEM text): ECDSA P-256 in PKCS#8, or a cosign key, whose
-    /// password is read from GATE_ATTEST_KEY_PASSWORD or COSIGN_PASSWORD.
-    #[arg(
-        long,
-        env = "GATE_ATTEST_KEY",
-        value_name = "PEM",
-        hide_env_values = true
-    )]
-    pub attest_key: Option<String>,
-
-    /// Store unsigned records (for trying things out; `gate evidence verify` rejects them).
-    #[arg(long, conflicts_with = "attest_key")]
-    pub attest_unsigned: bool,
-}
-
 impl SigningArgs {
-    /// The attester, if records are asked for; the key is read now.
+    /// The attester, if a key or `--attest-unsigned` was given. Reads and
+    /// decrypts the key now, so that a bad key fails before any policy runs.
     pub fn attester(&self) -> Result<Option<gate_evidence::Attester>> {
         Ok(match (&self.attest_key, self.attest_unsigned) {
-            (Some(value), _) => Some(gate_evidence::Attester::from_key(
+            (Some(_), true) => bail!(
+                "--attest-unsigned and a signing key (--attest-key or GATE_ATTEST_KEY) are both given: choose one"
+            ),
+            (Some(value), false) => Some(gate_evidence::Attester::from_key(
                 value,
                 "--attest-key / GATE_ATTEST_KEY",
             )?),
@@ -73,23 +68,15 @@ impl SigningArgs {
 }
 
 impl AttestArgs {
-    /// The attester, if `--attest` was given. Reads and decrypts the key now, so
-    /// that a bad key fails before any policy runs.
+    /// Where and how to write the record, if `--attest` was given.
     pub fn attester(&self) -> Result<Option<RecordTarget>> {
         let Some(path) = &self.attest else {
             return Ok(None);
         };
-        let attester = match (&self.attest_key, self.attest_unsigned) {
-            (Some(_), true) => bail!(
-                "--attest-unsigned and a signing key (--attest-key or GATE_ATTEST_KEY) are both given: choose one"
-            ),
-            (None, false) => bail!(
+        let Some(attester) = self.signing.attester()? else {
+            bail!(
                 "--attest needs a signing key (--attest-key PEM or GATE_ATTEST_KEY), or --attest-unsigned"
-            ),
-            (None, true) => gate_evidence::Attester::unsigned(),
-            (Some(value), false) => {
-                gate_evidence::Attester::from_key(value, "--attest-key / GATE_ATTEST_KEY")?
-            }
+            );
         };
         Ok(Some(RecordTarget {
             path: path.clone(),
