@@ -14,7 +14,7 @@ mod records;
 mod standin;
 mod support;
 
-use records::{key_pair, statement, tampered, verify, verify_with_python};
+use records::{key_pair, statement, tampered, validate_predicate, verify, verify_with_python};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use standin::{Served, StandIn};
@@ -142,6 +142,7 @@ fn argocd_signs_a_record_of_an_allowed_render() {
     );
     subject(&statement, "README.md");
     assert_eq!(statement["subject"].as_array().unwrap().len(), 3);
+    validate_predicate(&statement["predicate"]);
 
     let (code, out, err) = verify(&record, &platform.public_key, &[&app]);
     assert_eq!(code, 0, "{out}{err}");
@@ -182,6 +183,7 @@ fn argocd_signs_a_record_of_a_denied_render_with_its_verdicts() {
         .join(format!("shop_{REVISION}.intoto.json"));
     let statement = statement(&record);
     assert_eq!(statement["predicate"]["decision"], "deny");
+    validate_predicate(&statement["predicate"]);
     let denied = verdicts(&statement, "deny");
     assert!(
         denied
@@ -308,6 +310,7 @@ fn flux_check_signs_a_record_of_the_source_revision() {
         subject(&statement, "app.yaml")["digest"]["sha256"],
         sha256_hex(fx::ALLOWED.as_bytes())
     );
+    validate_predicate(&statement["predicate"]);
     let (code, out, err) = verify(&record, &platform.public_key, &[]);
     assert_eq!(code, 0, "{out}{err}");
     verify_with_python(&record, &platform.public_key);

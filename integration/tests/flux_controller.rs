@@ -824,6 +824,7 @@ fn every_judged_revision_leaves_a_signed_record_served_beside_the_artifact() {
         (Some("flux"), Some(a.as_str()))
     );
     assert_eq!(run["metadata"]["flux.gate"], "shop/shop");
+    records::validate_predicate(&statement["predicate"]);
     // Bound to what was served: the published tar.gz is a subject.
     let (served_digest, _) = h.served(&ea);
     let published = statement["subject"]

@@ -94,6 +94,30 @@ pub fn verify_with_python(record: &Path, public_key: &Path) {
     assert!(stdout.contains("python: verified"));
 }
 
+/// The predicate against its JSON Schema, kept in the repository, with Python's jsonschema.
+pub fn validate_predicate(predicate: &Value) {
+    let schema = support::root().join("host/evidence/schema/evaluation-v1.schema.json");
+    let script = "import json, sys, jsonschema\n\
+        schema = json.load(open(sys.argv[1]))\n\
+        jsonschema.Draft202012Validator.check_schema(schema)\n\
+        v = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)\n\
+        errors = list(v.iter_errors(json.load(sys.stdin)))\n\
+        [print(e.message, list(e.path)) for e in errors]\n\
+        sys.exit(1 if errors else 0)\n";
+    if !python_has(&["jsonschema"]) {
+        return;
+    }
+    let mut command = Command::new("python3");
+    command.arg("-c").arg(script).arg(schema);
+    let input = serde_json::to_vec(predicate).unwrap();
+    let output = support::run_with_timeout(&mut command, Some(&input), Duration::from_secs(60));
+    let (code, stdout, stderr) = support::parts(&output);
+    assert_eq!(
+        code, 0,
+        "the predicate does not match its schema:\n{stdout}{stderr}"
+    );
+}
+
 /// Whether python3 imports these modules; CI must have them (.ci/requirements.txt).
 pub fn python_has(modules: &[&str]) -> bool {
     let found = Command::new("python3")
