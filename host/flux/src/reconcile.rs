@@ -367,14 +367,22 @@ async fn judge_and_store(
     let storage = ctx.storage.clone();
     let attester = ctx.attester.clone();
     let source_digest = inputs.source_digest.clone();
-    // The published artifact's record is kept whatever the retention.
-    let keep: Vec<Sha256Digest> = gate
-        .status
-        .as_ref()
-        .and_then(|s| s.artifact.as_ref())
-        .and_then(|a| a.metadata.get(status::keys::ATTESTATION_DIGEST))
-        .and_then(|d| Sha256Digest::parse(d).ok())
+    // The records the status names are kept whatever the retention: the
+    // published artifact's, and the last judgement's (a failure retried with
+    // the same message stores a record without writing the status again).
+    let named = gate.status.as_ref().map(|s| {
+        let published = s
+            .artifact
+            .as_ref()
+            .and_then(|a| a.metadata.get(status::keys::ATTESTATION_DIGEST));
+        let last = s.last_attestation.as_ref().map(|a| &a.digest);
+        [published, last]
+    });
+    let keep: Vec<Sha256Digest> = named
         .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|d| Sha256Digest::parse(d).ok())
         .collect();
     let (namespace, name) = (namespace.to_owned(), name.to_owned());
     let stored =
