@@ -171,6 +171,44 @@ fn argocd_signs_a_record_of_an_allowed_render() {
     assert!(out.contains("NOT VERIFIED"), "{out}");
 }
 
+/// A kustomization: the render is kustomize's output, the files are what it
+/// was built from (the kustomization included), and both are in the record.
+#[test]
+fn argocd_records_a_kustomized_app_and_its_sources() {
+    let platform = Platform::new(SIGNED);
+    let app = platform.app("kustomized", fx::ALLOWED);
+    let kustomization = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: shop\nresources: [app.yaml]\n";
+    std::fs::write(app.join("kustomization.yaml"), kustomization).unwrap();
+    let (code, stdout, stderr) = platform.generate(&app, None);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("\"namespace\":\"shop\""), "{stdout}");
+    let record = platform
+        .records()
+        .join(format!("shop_{REVISION}.intoto.json"));
+    let statement = statement(&record);
+    assert_eq!(
+        subject(&statement, "<render>")["digest"]["sha256"],
+        sha256_hex(stdout.as_bytes())
+    );
+    assert_eq!(
+        subject(&statement, "kustomization.yaml")["digest"]["sha256"],
+        sha256_hex(kustomization.as_bytes())
+    );
+    let (code, out, err) = verify(&record, &platform.public_key, &[&app]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("3 file(s) unchanged"), "{out}");
+    assert!(out.contains("not compared: <render>"), "{out}");
+    // A changed base is caught although the render is not at hand.
+    std::fs::write(
+        app.join("kustomization.yaml"),
+        kustomization.replace("shop", "other"),
+    )
+    .unwrap();
+    let (code, out, _) = verify(&record, &platform.public_key, &[&app]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("changed: kustomization.yaml"), "{out}");
+}
+
 #[test]
 fn argocd_signs_a_record_of_a_denied_render_with_its_verdicts() {
     let platform = Platform::new(SIGNED);
