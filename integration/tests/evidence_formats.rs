@@ -567,4 +567,49 @@ fn the_catalogues_hold_every_control_the_pack_declares() {
             "{framework}: declared but not catalogued: {unknown:?}"
         );
     }
+    // GDPR Art. 32: only the paragraphs a manifest is real evidence for, by the
+    // policies that justify them (README, "Controls: the framework view").
+    let gdpr = controls(
+        "gdpr",
+        bundle_file.to_str().unwrap(),
+        empty.to_str().unwrap(),
+    );
+    let by_id = |id: &str| -> Vec<String> {
+        let row = gdpr["controls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id)
+            .unwrap();
+        let mut policies: Vec<String> = row["policies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p.as_str().unwrap().to_owned())
+            .collect();
+        policies.sort();
+        policies
+    };
+    assert_eq!(
+        by_id("Art. 32(1)(a)"),
+        [
+            "certificate-policy",
+            "https-only-ingress",
+            "ingress-tls-cert-manager",
+            "ingress-tls-hosts"
+        ]
+    );
+    assert_eq!(
+        by_id("Art. 32(1)(b)"),
+        [
+            "csi-secrets-workload-identity",
+            "no-env-credentials",
+            "no-plaintext-secrets",
+            "secret-provider-class-workload-identity"
+        ]
+    );
+    for uncovered in ["Art. 32(1)(c)", "Art. 32(1)(d)", "Art. 32(2)", "Art. 32(4)"] {
+        assert!(by_id(uncovered).is_empty(), "{uncovered}");
+    }
+    assert_eq!(gdpr["covered"], 2);
 }

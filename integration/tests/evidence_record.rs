@@ -5,7 +5,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "support/records.rs"]
+mod records;
 mod support;
+
+use records::{key_pair, statement, validate_predicate, verify, verify_with_python};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -19,19 +23,6 @@ use std::time::Duration;
 
 const BUNDLE: &str = "integration/fixtures/outputs/bundle.yaml";
 const NOW: &str = "2026-11-28T12:00:00Z";
-
-/// A fresh ECDSA P-256 key pair: (PKCS#8 PEM, public PEM), made by sigstore-rs.
-fn key_pair() -> (String, String) {
-    let pair = SigningScheme::ECDSA_P256_SHA256_ASN1
-        .create_signer()
-        .unwrap()
-        .to_sigstore_keypair()
-        .unwrap();
-    (
-        pair.private_key_to_pem().unwrap().to_string(),
-        pair.public_key_to_pem().unwrap(),
-    )
-}
 
 /// A copy of the outputs fixture's manifests, so that tests can change them.
 fn manifests(dir: &Path) -> PathBuf {
@@ -77,26 +68,6 @@ fn attest(record: &Path, paths: &[&Path], extra: &[&str]) -> (i32, String, Strin
         .env_remove("GATE_ATTEST_KEY_PASSWORD")
         .env_remove("COSIGN_PASSWORD");
     run(&mut command)
-}
-
-fn verify(record: &Path, key: &Path, paths: &[&Path]) -> (i32, String, String) {
-    let mut command = support::gate();
-    command
-        .args(["evidence", "verify"])
-        .arg(record)
-        .arg("--key")
-        .arg(key)
-        .args(paths);
-    run(&mut command)
-}
-
-fn statement(record: &Path) -> Value {
-    let envelope: Value = serde_json::from_slice(&std::fs::read(record).unwrap()).unwrap();
-    assert_eq!(envelope["payloadType"], "application/vnd.in-toto+json");
-    let payload = STANDARD
-        .decode(envelope["payload"].as_str().unwrap())
-        .unwrap();
-    serde_json::from_slice(&payload).unwrap()
 }
 
 fn sha256_hex(path: &Path) -> String {
@@ -218,57 +189,6 @@ fn record_round_trips_and_verifies() {
     verify_with_sigstore(&record, &public);
 }
 
-/// The predicate against its JSON Schema, kept in the repository, with Python's jsonschema.
-fn validate_predicate(predicate: &Value) {
-    let schema = support::root().join("host/evidence/schema/evaluation-v1.schema.json");
-    let script = "import json, sys, jsonschema\n\
-        schema = json.load(open(sys.argv[1]))\n\
-        jsonschema.Draft202012Validator.check_schema(schema)\n\
-        v = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)\n\
-        errors = list(v.iter_errors(json.load(sys.stdin)))\n\
-        [print(e.message, list(e.path)) for e in errors]\n\
-        sys.exit(1 if errors else 0)\n";
-    if !python_has(&["jsonschema"]) {
-        return;
-    }
-    let mut command = Command::new("python3");
-    command.arg("-c").arg(script).arg(schema);
-    let input = serde_json::to_vec(predicate).unwrap();
-    let output = support::run_with_timeout(&mut command, Some(&input), Duration::from_secs(60));
-    let (code, stdout, stderr) = support::parts(&output);
-    assert_eq!(
-        code, 0,
-        "the predicate does not match its schema:\n{stdout}{stderr}"
-    );
-}
-
-/// The DSSE signature, checked by Python's `cryptography` over the PAE it
-/// computes itself.
-fn verify_with_python(record: &Path, public_key: &Path) {
-    if !python_has(&["cryptography"]) {
-        return;
-    }
-    let script = "import base64, json, sys\n\
-        from cryptography.hazmat.primitives import hashes, serialization\n\
-        from cryptography.hazmat.primitives.asymmetric import ec\n\
-        env = json.load(open(sys.argv[1]))\n\
-        key = serialization.load_pem_public_key(open(sys.argv[2], 'rb').read())\n\
-        body = base64.b64decode(env['payload'])\n\
-        t = env['payloadType'].encode()\n\
-        pae = b'DSSEv1 %d %s %d %s' % (len(t), t, len(body), body)\n\
-        key.verify(base64.b64decode(env['signatures'][0]['sig']), pae, ec.ECDSA(hashes.SHA256()))\n\
-        print('python: verified')\n";
-    let mut command = Command::new("python3");
-    command.arg("-c").arg(script).arg(record).arg(public_key);
-    let output = support::run_with_timeout(&mut command, None, Duration::from_secs(60));
-    let (code, stdout, stderr) = support::parts(&output);
-    assert_eq!(
-        code, 0,
-        "cryptography rejects the signature:\n{stdout}{stderr}"
-    );
-    assert!(stdout.contains("python: verified"));
-}
-
 /// The same signature, checked by sigstore-rs.
 fn verify_with_sigstore(record: &Path, public_pem: &str) {
     let envelope: Value = serde_json::from_slice(&std::fs::read(record).unwrap()).unwrap();
@@ -293,23 +213,6 @@ fn verify_with_sigstore(record: &Path, public_pem: &str) {
     .unwrap();
     key.verify_signature(Signature::Raw(&signature), &pae)
         .expect("sigstore-rs verifies gate's DSSE signature");
-}
-
-/// Whether python3 imports these modules; CI must have them (.ci/requirements.txt).
-fn python_has(modules: &[&str]) -> bool {
-    let found = Command::new("python3")
-        .arg("-c")
-        .arg(format!("import {}", modules.join(", ")))
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must have python3 with {modules:?} (.ci/requirements.txt)"
-        );
-        eprintln!("notice: python3 {modules:?} not found; independent check skipped");
-    }
-    found
 }
 
 #[test]

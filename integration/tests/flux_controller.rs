@@ -11,6 +11,8 @@
 
 #[path = "support/flux_fixtures.rs"]
 mod fx;
+#[path = "support/records.rs"]
+mod records;
 #[path = "support/kube_standin.rs"]
 mod standin;
 mod support;
@@ -68,6 +70,15 @@ fn start(gate_spec: Value) -> Harness {
 
 /// [`start`], with more objects in the API before the controller starts.
 fn start_with(gate_spec: Value, objects: Vec<(&str, Value)>) -> Harness {
+    launch(gate_spec, objects, None)
+}
+
+/// [`start`], signing an evaluation record of every judgement with this key (PEM).
+fn start_signed(gate_spec: Value, key: &str) -> Harness {
+    launch(gate_spec, Vec::new(), Some(key))
+}
+
+fn launch(gate_spec: Value, objects: Vec<(&str, Value)>, attest_key: Option<&str>) -> Harness {
     let api = StandIn::start();
     for (resource, object) in objects {
         api.put(resource, object);
@@ -89,7 +100,12 @@ fn start_with(gate_spec: Value, objects: Vec<(&str, Value)>) -> Harness {
     );
     let port = free_port();
     let log = std::fs::File::create(dir.path().join("controller.log")).unwrap();
-    let controller = support::gate()
+    let mut command = support::gate();
+    match attest_key {
+        Some(key) => command.env("GATE_ATTEST_KEY", key),
+        None => command.env_remove("GATE_ATTEST_KEY"),
+    };
+    let controller = command
         .env("KUBECONFIG", api.kubeconfig(dir.path()))
         .env("GATE_LOG", "info")
         .args(["flux", "serve", "--config"])
@@ -770,4 +786,102 @@ fn a_failed_judgement_is_tried_again_at_the_same_revision() {
         1,
         "a repeated failure was announced again"
     );
+}
+
+/// With a key, every judged revision leaves a signed record beside the
+/// artifacts: the approved one is named in the artifact's metadata and the
+/// ExternalArtifact's annotation, the denied one in the Gate's status. Both
+/// verify with `gate evidence verify` and with Python's `cryptography`.
+#[test]
+fn every_judged_revision_leaves_a_signed_record_served_beside_the_artifact() {
+    let (private, public) = records::key_pair();
+    let h = start_signed(default_spec(), &private);
+    let public_key = h.dir.path().join("key.pub");
+    std::fs::write(&public_key, public).unwrap();
+
+    let a = h.publish(COMMIT_A, Delivery::Honest(fx::app(fx::ALLOWED)));
+    let (gate, ea) = h.judged(&a, "Succeeded");
+    let metadata = &ea["status"]["artifact"]["metadata"];
+    let url = metadata["gate.dev/attestation"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        ea["metadata"]["annotations"]["gate.dev/attestation"],
+        url.as_str()
+    );
+    assert_eq!(gate["status"]["lastAttestation"]["url"], url.as_str());
+    assert_eq!(gate["status"]["lastAttestation"]["decision"], "allow");
+    let (code, bytes) = http_get(&url);
+    assert_eq!(code, 200, "{url}");
+    assert_eq!(fx::digest(&bytes), metadata["gate.dev/attestation-digest"]);
+    let record_a = h.dir.path().join("a.intoto.json");
+    std::fs::write(&record_a, &bytes).unwrap();
+    let statement = records::statement(&record_a);
+    let run = &statement["predicate"]["run"];
+    assert_eq!(
+        (run["frontDoor"].as_str(), run["revision"].as_str()),
+        (Some("flux"), Some(a.as_str()))
+    );
+    assert_eq!(run["metadata"]["flux.gate"], "shop/shop");
+    records::validate_predicate(&statement["predicate"]);
+    // Bound to what was served: the published tar.gz is a subject.
+    let (served_digest, _) = h.served(&ea);
+    let published = statement["subject"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "<artifact>")
+        .unwrap();
+    assert_eq!(
+        format!("sha256:{}", published["digest"]["sha256"].as_str().unwrap()),
+        served_digest
+    );
+    let (code, out, err) = records::verify(&record_a, &public_key, &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    records::verify_with_python(&record_a, &public_key);
+
+    // B: denied. Nothing new is served, but the record of the denial is, and
+    // the Gate names it; the published artifact keeps its own.
+    let b = h.publish(COMMIT_B, Delivery::Honest(fx::app(fx::DENIED)));
+    let (gate, ea) = h.judged(&b, "PolicyDenied");
+    assert_eq!(
+        ea["metadata"]["annotations"]["gate.dev/attestation"],
+        url.as_str()
+    );
+    let last = &gate["status"]["lastAttestation"];
+    assert_eq!(
+        (last["revision"].as_str(), last["decision"].as_str()),
+        (Some(b.as_str()), Some("deny"))
+    );
+    let (code, bytes) = http_get(last["url"].as_str().unwrap());
+    assert_eq!(code, 200);
+    assert_eq!(fx::digest(&bytes), last["digest"]);
+    let record_b = h.dir.path().join("b.intoto.json");
+    std::fs::write(&record_b, &bytes).unwrap();
+    let statement = records::statement(&record_b);
+    assert_eq!(statement["predicate"]["decision"], "deny");
+    assert_eq!(statement["predicate"]["run"]["revision"], b.as_str());
+    assert!(
+        statement["predicate"]["verdicts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v["verdict"] == "deny" && v["policy"] == "disallow-privileged")
+    );
+    assert!(
+        !statement["subject"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["name"] == "<artifact>")
+    );
+    assert_eq!(records::verify(&record_b, &public_key, &[]).0, 0);
+    records::verify_with_python(&record_b, &public_key);
+    let forged = records::tampered(&record_b, h.dir.path(), |s| {
+        s["predicate"]["decision"] = "allow".into();
+    });
+    assert_eq!(records::verify(&forged, &public_key, &[]).0, 1);
+    // The approved artifact's record is still served.
+    assert_eq!(http_get(&url).0, 200);
 }

@@ -22,6 +22,11 @@
 //!       modes: [enforce, audit]   # the first is used unless the app asks
 //!       allowEmpty: false
 //!       annotateApproved: false
+//!   attest:                       # optional: a signed evaluation record of every
+//!     directory: /var/run/gate/records  # judged render, allowed or denied, named
+//!     keyEnv: GATE_ATTEST_KEY     # <app>_<revision>.intoto.json; the key as a
+//!                                 # PEM file (key: PATH), a variable holding PEM
+//!                                 # or a path (keyEnv), or `unsigned: true`
 //! ```
 
 use crate::error::{Error, Result};
@@ -51,6 +56,28 @@ pub struct PluginConfig {
     pub default: Policy,
     /// Rules, in order.
     pub rules: Vec<Rule>,
+    /// Where and how evaluation records are written, when they are.
+    pub attest: Option<AttestConfig>,
+}
+
+/// `spec.attest`: every judged render leaves a signed evaluation record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttestConfig {
+    /// The directory records are written to (resolved against the file's directory).
+    pub directory: PathBuf,
+    /// What signs them.
+    pub key: AttestKey,
+}
+
+/// Where the signing key of records comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttestKey {
+    /// A PEM file (PKCS#8 ECDSA P-256, or a cosign key).
+    File(PathBuf),
+    /// A variable holding the PEM text or the path of a PEM file.
+    Env(String),
+    /// No key: records are unsigned. Only when the configuration says so.
+    Unsigned,
 }
 
 /// A bundle an app may be judged with.
@@ -166,11 +193,18 @@ impl PluginConfig {
                 apps: selector.apps,
             });
         }
+        let attest = document
+            .spec
+            .attest
+            .map(|a| a.validate(base))
+            .transpose()
+            .map_err(invalid)?;
         Ok(PluginConfig {
             path: path.to_owned(),
             bundles,
             default,
             rules,
+            attest,
         })
     }
 
@@ -200,6 +234,50 @@ struct SpecDocument {
     /// [`split_rule`]: serde cannot flatten a struct that refuses unknown fields.
     #[serde(default)]
     rules: Vec<Mapping>,
+    #[serde(default)]
+    attest: Option<AttestDocument>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct AttestDocument {
+    directory: PathBuf,
+    #[serde(default)]
+    key: Option<PathBuf>,
+    #[serde(default)]
+    key_env: Option<String>,
+    #[serde(default)]
+    unsigned: bool,
+}
+
+impl AttestDocument {
+    /// Exactly one source of key, or `unsigned: true`: a record is never left
+    /// unsigned because a field was forgotten.
+    fn validate(self, base: &Path) -> std::result::Result<AttestConfig, String> {
+        if self.directory.as_os_str().is_empty() {
+            return Err("spec.attest.directory: empty".into());
+        }
+        let key = match (self.key, self.key_env, self.unsigned) {
+            (Some(file), None, false) if !file.as_os_str().is_empty() => {
+                AttestKey::File(base.join(file))
+            }
+            (None, Some(variable), false) if !variable.trim().is_empty() => {
+                AttestKey::Env(variable)
+            }
+            (None, None, true) => AttestKey::Unsigned,
+            _ => {
+                return Err(
+                    "spec.attest: give exactly one of key (a PEM file), keyEnv (a \
+                            variable) or unsigned: true"
+                        .into(),
+                );
+            }
+        };
+        Ok(AttestConfig {
+            directory: base.join(self.directory),
+            key,
+        })
+    }
 }
 
 #[derive(Deserialize)]
@@ -408,5 +486,41 @@ spec:
         );
         assert!(parse("").is_err());
         assert!(parse(": : :").is_err());
+    }
+
+    #[test]
+    fn the_attest_section_needs_exactly_one_key_source() {
+        assert_eq!(parse(GOOD).unwrap().attest, None);
+        let with = |section: &str| parse(&format!("{GOOD}  attest:\n{section}"));
+        let config = with("    directory: records\n    key: keys/gate.pem\n").unwrap();
+        assert_eq!(
+            config.attest,
+            Some(AttestConfig {
+                directory: PathBuf::from("/etc/gate/records"),
+                key: AttestKey::File(PathBuf::from("/etc/gate/keys/gate.pem")),
+            })
+        );
+        let env = with("    directory: /r\n    keyEnv: GATE_ATTEST_KEY\n").unwrap();
+        assert_eq!(
+            env.attest.map(|a| a.key),
+            Some(AttestKey::Env("GATE_ATTEST_KEY".into()))
+        );
+        let unsigned = with("    directory: /r\n    unsigned: true\n").unwrap();
+        assert_eq!(unsigned.attest.map(|a| a.key), Some(AttestKey::Unsigned));
+        for bad in [
+            "    directory: /r\n",
+            "    directory: /r\n    unsigned: false\n",
+            "    directory: /r\n    key: k.pem\n    unsigned: true\n",
+            "    directory: /r\n    key: k.pem\n    keyEnv: K\n",
+            "    directory: \"\"\n    key: k.pem\n",
+            "    directory: /r\n    keyEnv: \"\"\n",
+            "    directory: /r\n    key: k.pem\n    sign: yes\n",
+        ] {
+            let err = with(bad).map(|_| ()).unwrap_err().to_string();
+            assert!(
+                err.contains("spec.attest") || err.contains("sign"),
+                "{bad}: {err}"
+            );
+        }
     }
 }

@@ -55,6 +55,21 @@ pub enum Error {
         #[source]
         source: Cause,
     },
+    /// The signing key of evaluation records (`spec.attest`) could not be read.
+    #[error("cannot read the signing key of evaluation records (spec.attest)")]
+    AttestKey {
+        /// Why.
+        #[source]
+        source: gate_evidence::Error,
+    },
+    /// The evaluation record could not be made or written: the render is not
+    /// handed on, as a record is required whenever one is configured.
+    #[error("no evaluation record could be written (spec.attest), so the render is not handed on")]
+    Attest {
+        /// Why, naming the file.
+        #[source]
+        source: gate_evidence::Error,
+    },
     /// The approved render could not be written to stdout.
     #[error("cannot write the render to stdout")]
     Stdout(#[source] std::io::Error),

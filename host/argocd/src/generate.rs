@@ -7,6 +7,7 @@
 //! or partial output would have pruned objects.
 
 use crate::annotate::annotate_approved;
+use crate::attest::Recorder;
 use crate::condition::{self, Judged};
 use crate::config::{DEFAULT_CONFIG, PluginConfig};
 use crate::env::AppEnv;
@@ -120,6 +121,7 @@ impl GenerateArgs {
     pub fn generate(&self, deadline: Instant) -> Result<Outcome> {
         let env = AppEnv::from_process()?;
         let config = PluginConfig::load(&self.config)?;
+        let recorder = config.attest.as_ref().map(Recorder::new).transpose()?;
         let selection = match select(&config, &env) {
             Ok(selection) => selection,
             Err(refusal) => return Ok(Outcome::fail(condition::refused(&refusal), 1)),
@@ -161,6 +163,13 @@ impl GenerateArgs {
             ..EvaluateOptions::default()
         };
         let report = evaluate_ref(&runtime, &bundle, &render, &options);
+        // The render as judged: what stdout gets when it is allowed (unless the
+        // approval annotation is added), and what the record's `<render>` names.
+        let judged = render::to_stream(&render.resources);
+        if let Some(recorder) = &recorder {
+            // Before anything reaches stdout: no record, no render.
+            recorder.write(&env, &self.source, &judged, &report)?;
+        }
         let report_dir = self
             .report_dir
             .clone()
@@ -179,11 +188,14 @@ impl GenerateArgs {
         if report.decision != Decision::Allow {
             return Ok(Outcome::fail(stderr, report.decision.exit_code()));
         }
-        if selection.annotate_approved {
+        let stdout = if selection.annotate_approved {
             annotate_approved(&mut render.resources, &report.bundle_digest);
-        }
+            render::to_stream(&render.resources)
+        } else {
+            judged
+        };
         Ok(Outcome {
-            stdout: render::to_stream(&render.resources),
+            stdout,
             stderr,
             code: 0,
         })

@@ -8,9 +8,12 @@
 //! engine every front door shares ([`gate_engine`]), and honours the contract:
 //! the whole render on stdout and exit 0 when allowed; otherwise nothing on
 //! stdout, a non-zero exit, and a short plain-text reason on stderr
-//! ([`condition`]) with the full report in a file ([`report_file`]).
+//! ([`condition`]) with the full report in a file ([`report_file`]). When the
+//! configuration asks for it, every judged render also leaves a signed
+//! evaluation record ([`attest`]); failing to write one fails the generate.
 
 pub mod annotate;
+pub mod attest;
 pub mod command;
 pub mod condition;
 pub mod config;

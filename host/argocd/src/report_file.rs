@@ -59,6 +59,13 @@ fn file_name(env: &AppEnv) -> String {
         (None, Some(app)) => app.clone(),
         _ => "report".to_owned(),
     };
+    format!("{}.json", safe_stem(&stem, "report"))
+}
+
+/// `stem` with anything but `[A-Za-z0-9._-]` replaced by `-` and no leading
+/// dot, or `fallback` if nothing is left: names that come from an Application
+/// become file names that stay in their directory and are not hidden.
+pub(crate) fn safe_stem(stem: &str, fallback: &str) -> String {
     let safe: String = stem
         .chars()
         .map(|c| {
@@ -70,7 +77,7 @@ fn file_name(env: &AppEnv) -> String {
         })
         .collect();
     let safe = safe.trim_start_matches('.');
-    format!("{}.json", if safe.is_empty() { "report" } else { safe })
+    if safe.is_empty() { fallback } else { safe }.to_owned()
 }
 
 /// Two generations of the same app can run at once: each writes its own file

@@ -329,6 +329,15 @@ pub enum Decision {
 }
 
 impl Decision {
+    /// The lowercase name, as in the JSON report.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Allow => "allow",
+            Decision::Deny => "deny",
+            Decision::Error => "error",
+        }
+    }
+
     /// The process exit code: 0 allow, 1 deny, 2 error.
     pub fn exit_code(self) -> u8 {
         match self {

@@ -31,6 +31,25 @@ pub enum Error {
     /// There is nothing to attest: no input was read.
     #[error("nothing to attest: no manifest input was read, so a record would name no subject")]
     NoSubjects,
+    /// A file or directory could not be read or written.
+    #[error("cannot {action} {}", path.display())]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// The file or directory.
+        path: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A directory holds more files than a render's inputs may.
+    #[error("{}: more than {limit} files: not an application directory", dir.display())]
+    TooManyFiles {
+        /// The directory.
+        dir: std::path::PathBuf,
+        /// The limit.
+        limit: usize,
+    },
     /// Serialising a statement failed.
     #[error("cannot serialise the statement")]
     Serialize(#[source] serde_json::Error),

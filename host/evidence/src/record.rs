@@ -4,10 +4,9 @@ use crate::dsse::Envelope;
 use crate::error::{Error, Result};
 use crate::keys::SigningKey;
 use crate::predicate::Evaluation;
-use crate::statement::{PREDICATE_TYPE, STATEMENT_TYPE, Statement, Subject, subjects};
+use crate::statement::{PREDICATE_TYPE, STATEMENT_TYPE, Statement, Subject};
 use chrono::Utc;
 use gate_core::report::Report;
-use std::path::PathBuf;
 
 /// The evaluation record of one run.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,20 +44,15 @@ impl Record {
     }
 }
 
-/// The one call a front door makes after the engine's: the record of `report`,
-/// its subjects named relative to `roots` (the paths the run was given; empty
-/// for a stream), sealed with `key` or unsigned.
-pub fn attest(report: &Report, roots: &[PathBuf], key: Option<&SigningKey>) -> Result<Envelope> {
-    Record::new(report, subjects(&report.inputs, roots))?.seal(key)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::dsse::Verification;
     use crate::keys::VerifyingKey;
+    use crate::statement::subjects;
     use gate_core::report::Findings;
     use p256::pkcs8::{EncodePrivateKey, LineEnding};
+    use std::path::PathBuf;
 
     /// A fixed key: tests must not depend on a random source.
     fn key() -> (SigningKey, VerifyingKey) {
@@ -87,7 +81,9 @@ mod tests {
     fn a_sealed_record_round_trips_and_verifies() {
         let (signing, verifying) = key();
         assert_eq!(signing.keyid(), verifying.keyid());
-        let envelope = attest(&report(), &[PathBuf::from("dir")], Some(&signing))
+        let subjects = subjects(&report().inputs, &[PathBuf::from("dir")]);
+        let envelope = crate::Attester::signed(signing)
+            .seal(&report(), subjects)
             .unwrap_or_else(|e| panic!("{e}"));
         let text = envelope.to_json().unwrap_or_else(|e| panic!("{e}"));
         let parsed = Envelope::parse("r", text.as_bytes()).unwrap_or_else(|e| panic!("{e}"));

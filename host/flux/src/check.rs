@@ -33,7 +33,19 @@ pub enum CheckSource {
         url: String,
         /// `sha256:<hex>`.
         digest: String,
+        /// The source revision it holds, when the caller knows it.
+        revision: Option<String>,
     },
+}
+
+/// A checked artifact: the judgement, and the digest of the source artifact
+/// it was made from (verified before it was read).
+#[derive(Debug)]
+pub struct Checked {
+    /// The judgement.
+    pub judgement: Judgement,
+    /// `sha256:<hex>` of the source artifact.
+    pub source_digest: String,
 }
 
 /// Resolves the source, then downloads, verifies, extracts, renders and judges it.
@@ -44,15 +56,19 @@ pub async fn check(
     runtime: Arc<Runtime>,
     bundle: Arc<LoadedBundle>,
     default_namespace: Option<String>,
-) -> Result<Judgement> {
+) -> Result<Checked> {
     let (request, revision, label) = match source {
-        CheckSource::Url { url, digest } => (
+        CheckSource::Url {
+            url,
+            digest,
+            revision,
+        } => (
             Request {
                 url: url.clone(),
                 digest: digest.clone(),
                 path: path.to_owned(),
             },
-            None,
+            revision.clone(),
             url.clone(),
         ),
         CheckSource::Object {
@@ -105,5 +121,9 @@ pub async fn check(
         },
         ..EvaluateOptions::default()
     };
-    pipeline.run(&request, runtime, bundle, options).await
+    let judgement = pipeline.run(&request, runtime, bundle, options).await?;
+    Ok(Checked {
+        judgement,
+        source_digest: request.digest,
+    })
 }

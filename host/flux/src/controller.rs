@@ -47,6 +47,8 @@ pub struct ServeOptions {
     pub concurrent: u16,
     /// Registry options for bundles with OCI modules.
     pub registry: RegistryArgs,
+    /// Signs an evaluation record of every judged revision, when given.
+    pub attester: Option<Arc<gate_evidence::Attester>>,
 }
 
 /// Runs the controller until SIGTERM or Ctrl-C.
@@ -91,6 +93,7 @@ pub async fn serve(options: ServeOptions, runtime: Runtime) -> Result<()> {
         events: Events::new(client.clone(), "gate-flux", std::env::var("POD_NAME").ok()),
         interval: options.interval,
         retry: options.retry,
+        attester: options.attester.clone(),
     });
 
     let (gates, artifacts) = match &options.watch_namespace {

@@ -16,6 +16,9 @@ use serde::{Deserialize, Serialize};
 pub const GATE_LABEL: &str = "gate.dev/gate";
 /// The annotation carrying the digest of the bundle that approved the published artifact.
 pub const BUNDLE_DIGEST_ANNOTATION: &str = "gate.dev/bundle-digest";
+/// The annotation (and artifact metadata key) naming the URL of the published
+/// artifact's evaluation record.
+pub const ATTESTATION_ANNOTATION: &str = "gate.dev/attestation";
 
 /// Judge a Flux source with a policy bundle; publish only approved renders.
 #[derive(CustomResource, Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -90,6 +93,24 @@ pub struct GateStatus {
     /// The bundle of the last judgement.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bundle: Option<String>,
+    /// The signed evaluation record of the last judgement (approved or denied),
+    /// when the controller signs records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_attestation: Option<AttestationRef>,
+}
+
+/// Where an evaluation record is served, and what it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AttestationRef {
+    /// The source revision the record judged.
+    pub revision: String,
+    /// `allow`, `deny` or `error`.
+    pub decision: String,
+    /// Where the artifact server serves it.
+    pub url: String,
+    /// The sha256 of its bytes, `sha256:<hex>`.
+    pub digest: String,
 }
 
 /// The CRD of `Gate`, as YAML (`gate flux crd`; checked in as integration/flux/deploy/crd-gate.yaml).

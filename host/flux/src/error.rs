@@ -165,6 +165,10 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// The evaluation record could not be made: the files judged could not be
+    /// digested, or the record not sealed.
+    #[error("evaluation record: {0}")]
+    Record(#[source] gate_evidence::Error),
     /// A blocking task did not complete.
     #[error("internal task failed: {0}")]
     Task(String),

@@ -24,6 +24,9 @@ pub struct Judgement {
     pub stream: String,
     /// What rendered the directory.
     pub renderer: Renderer,
+    /// Every file of the rendered directory, named relative to it, with its
+    /// digest: what the render was made from (the record's file subjects).
+    pub files: Vec<gate_evidence::Subject>,
 }
 
 impl Judgement {
@@ -69,6 +72,7 @@ pub fn judge(
     render_options: &RenderOptions,
 ) -> Result<Judgement> {
     let dir = resolve_path(tree, path)?;
+    let files = gate_evidence::tree_subjects(&dir).map_err(Error::Record)?;
     let rendered = render_dir(&dir, render_options).map_err(|e| Error::Render {
         path: path.to_owned(),
         message: relative_to(tree, &e.to_string()),
@@ -82,6 +86,7 @@ pub fn judge(
         report,
         stream,
         renderer: rendered.renderer,
+        files,
     })
 }
 

@@ -10,6 +10,8 @@
 //! and serves them ([`server`]), and points the Gate's `ExternalArtifact` at
 //! them ([`reconcile`]). A denied revision is never stored nor served: the
 //! `ExternalArtifact` keeps the last approved artifact and says why in `Ready`.
+//! With a signing key, every judged revision also leaves a signed evaluation
+//! record ([`record`]) stored and served beside the artifacts.
 //!
 //! The crate is an adapter: loading bundles, judging and reporting are the
 //! engine's ([`gate_engine`]).
@@ -29,6 +31,7 @@ pub mod judge;
 pub mod pack;
 pub mod pipeline;
 pub mod reconcile;
+pub mod record;
 pub mod server;
 pub mod status;
 pub mod storage;

@@ -8,17 +8,20 @@
 
 use crate::bundles::BundleCache;
 use crate::config::PlatformConfig;
-use crate::crd::{BUNDLE_DIGEST_ANNOTATION, GATE_LABEL, Gate, GateStatus};
+use crate::crd::{
+    ATTESTATION_ANNOTATION, AttestationRef, BUNDLE_DIGEST_ANNOTATION, GATE_LABEL, Gate, GateStatus,
+};
 use crate::digest::Sha256Digest;
 use crate::error::{Error, Result};
 use crate::events::{EventType, Events, Note};
 use crate::flux_api::{Artifact, Condition, ExternalArtifact, source_artifact};
 use crate::pipeline::{Pipeline, Request};
 use crate::status::{self, Judged, Outcome, gate_ready, ready, set_condition};
-use crate::storage::Storage;
+use crate::storage::{Storage, Stored};
 use gate_core::report::{Decision, RunContext};
 use gate_engine::brief::findings_summary;
 use gate_engine::evaluate::EvaluateOptions;
+use gate_evidence::Attester;
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use kube::runtime::controller::Action;
 use kube::{Resource, ResourceExt};
@@ -45,6 +48,8 @@ pub struct Context {
     pub interval: Duration,
     /// How soon a Gate whose judgement failed is tried again.
     pub retry: Duration,
+    /// Signs the evaluation record of every judged revision, when configured.
+    pub attester: Option<Arc<Attester>>,
 }
 
 /// The inputs of one judgement, resolved from the Gate, the platform config and the source.
@@ -66,6 +71,8 @@ struct Attempt {
     /// The inputs' key, recorded only when the verdict is final (approved or
     /// denied): a failure is tried again.
     key: Option<String>,
+    /// The evaluation record stored for this judgement, with its decision.
+    record: Option<(Stored, String)>,
 }
 
 /// Reconciles one Gate.
@@ -127,6 +134,7 @@ async fn attempt(gate: &Gate, namespace: &str, name: &str, ctx: &Context) -> Opt
                 bundle_name: gate.spec.bundle.clone().unwrap_or_default(),
                 bundle_digest: String::new(),
                 key: None,
+                record: None,
             });
         }
     };
@@ -141,7 +149,7 @@ async fn attempt(gate: &Gate, namespace: &str, name: &str, ctx: &Context) -> Opt
     if handled && stored {
         return None;
     }
-    let outcome = judge_and_store(gate, namespace, name, &inputs, ctx).await;
+    let (outcome, record) = judge_and_store(gate, namespace, name, &inputs, ctx).await;
     let key = (!matches!(outcome, Outcome::Failed { .. })).then_some(inputs.key);
     Some(Attempt {
         outcome,
@@ -150,6 +158,7 @@ async fn attempt(gate: &Gate, namespace: &str, name: &str, ctx: &Context) -> Opt
         bundle_name: inputs.bundle_name,
         bundle_digest: inputs.bundle.digest.clone(),
         key,
+        record,
     })
 }
 
@@ -171,6 +180,7 @@ async fn record(
         bundle: &attempt.bundle_name,
         bundle_digest: &attempt.bundle_digest,
         now: &now,
+        record: attempt.record.as_ref().map(|(stored, _)| stored),
     };
     let outcome = &attempt.outcome;
     let published = outcome.artifact(&facts, previous);
@@ -214,7 +224,7 @@ async fn record(
     let bundle = (!attempt.bundle_name.is_empty()).then_some(&attempt.bundle_name);
     // Every field, `null` included: a merge patch removes what is no longer true
     // (e.g. the key of inputs whose judgement failed and must be retried).
-    let status = json!({ "status": {
+    let mut status = json!({ "status": {
         "observedGeneration": gate.metadata.generation,
         "conditions": conditions,
         "artifact": published,
@@ -222,6 +232,15 @@ async fn record(
         "lastHandledKey": attempt.key,
         "bundle": bundle,
     }});
+    // A judgement that made no record (a failed download) leaves the last one named.
+    if let Some((stored, decision)) = &attempt.record {
+        status["status"]["lastAttestation"] = json!(AttestationRef {
+            revision: attempt.revision.clone(),
+            decision: decision.clone(),
+            url: stored.url.clone(),
+            digest: stored.digest.to_string(),
+        });
+    }
     gates
         .patch_status(&name, &PatchParams::default(), &Patch::Merge(status))
         .await
@@ -295,14 +314,16 @@ async fn resolve_inputs(gate: &Gate, namespace: &str, ctx: &Context) -> Result<I
     })
 }
 
-/// Runs the pipeline; stores the render only when the engine allowed it.
+/// Runs the pipeline; stores the render only when the engine allowed it, and
+/// the evaluation record of every judgement when records are signed. Without
+/// its record, an approved render is not published: the outcome is a failure.
 async fn judge_and_store(
     gate: &Gate,
     namespace: &str,
     name: &str,
     inputs: &Inputs,
     ctx: &Context,
-) -> Outcome {
+) -> (Outcome, Option<(Stored, String)>) {
     let request = Request {
         url: inputs.source.url.clone(),
         digest: inputs.source_digest.clone(),
@@ -337,39 +358,78 @@ async fn judge_and_store(
     {
         Ok(judgement) => judgement,
         Err(e) => {
-            return Outcome::Failed {
-                message: e.to_string(),
-            };
+            let message = e.to_string();
+            return (Outcome::Failed { message }, None);
         }
     };
     let report = Box::new(judgement.report.clone());
-    match report.decision {
-        Decision::Deny => Outcome::Denied { report },
-        Decision::Error => Outcome::Failed {
+    let decision = report.decision;
+    let storage = ctx.storage.clone();
+    let attester = ctx.attester.clone();
+    let source_digest = inputs.source_digest.clone();
+    // The records the status names are kept whatever the retention: the
+    // published artifact's, and the last judgement's (a failure retried with
+    // the same message stores a record without writing the status again).
+    let named = gate.status.as_ref().map(|s| {
+        let published = s
+            .artifact
+            .as_ref()
+            .and_then(|a| a.metadata.get(status::keys::ATTESTATION_DIGEST));
+        let last = s.last_attestation.as_ref().map(|a| &a.digest);
+        [published, last]
+    });
+    let keep: Vec<Sha256Digest> = named
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|d| Sha256Digest::parse(d).ok())
+        .collect();
+    let (namespace, name) = (namespace.to_owned(), name.to_owned());
+    let stored =
+        tokio::task::spawn_blocking(move || -> Result<(Option<Stored>, Option<Stored>)> {
+            let artifact = match decision {
+                Decision::Allow => Some(storage.store(&namespace, &name, &judgement.pack()?)?),
+                Decision::Deny | Decision::Error => None,
+            };
+            let record = match &attester {
+                Some(attester) => {
+                    let published = artifact.as_ref().map(|a| &a.digest);
+                    let bytes =
+                        crate::record::seal(attester, &judgement, &source_digest, published)?;
+                    Some(storage.store_record(&namespace, &name, &bytes, &keep)?)
+                }
+                None => None,
+            };
+            Ok((artifact, record))
+        })
+        .await
+        .map_err(|e| Error::Task(e.to_string()))
+        .and_then(|r| r);
+    let (artifact, record) = match stored {
+        Ok(stored) => stored,
+        Err(e) => {
+            let message = match decision {
+                Decision::Allow => {
+                    format!("approved, but the artifact or its record could not be stored: {e}")
+                }
+                _ => format!("judged, but the evaluation record could not be stored: {e}"),
+            };
+            return (Outcome::Failed { message }, None);
+        }
+    };
+    let record = record.map(|r| (r, decision.as_str().to_owned()));
+    let outcome = match (decision, artifact) {
+        (Decision::Allow, Some(stored)) => Outcome::Approved { stored, report },
+        (Decision::Deny, _) => Outcome::Denied { report },
+        _ => Outcome::Failed {
             message: format!(
                 "{} errors: {}",
                 report.summary.errors,
                 findings_summary(&report, status::MAX_MESSAGE)
             ),
         },
-        Decision::Allow => {
-            let storage = ctx.storage.clone();
-            let (namespace, name) = (namespace.to_owned(), name.to_owned());
-            let stored = tokio::task::spawn_blocking(move || {
-                let packed = judgement.pack()?;
-                storage.store(&namespace, &name, &packed)
-            })
-            .await
-            .map_err(|e| Error::Task(e.to_string()))
-            .and_then(|r| r);
-            match stored {
-                Ok(stored) => Outcome::Approved { stored, report },
-                Err(e) => Outcome::Failed {
-                    message: format!("approved, but the artifact could not be stored: {e}"),
-                },
-            }
-        }
-    }
+    };
+    (outcome, record)
 }
 
 /// Gets the Gate's ExternalArtifact, creating it if it does not exist. One that
@@ -443,7 +503,8 @@ async fn patch_external_status(
     Ok(())
 }
 
-/// Records the bundle digest of the published artifact on the ExternalArtifact itself.
+/// Records the bundle digest of the published artifact, and the URL of its
+/// evaluation record, on the ExternalArtifact itself.
 async fn annotate_bundle(
     api: &Api<ExternalArtifact>,
     external: &ExternalArtifact,
@@ -452,11 +513,19 @@ async fn annotate_bundle(
     let Some(digest) = artifact.metadata.get(status::keys::BUNDLE_DIGEST) else {
         return Ok(());
     };
-    if external.annotations().get(BUNDLE_DIGEST_ANNOTATION) == Some(digest) {
+    // `null` removes the annotation of a record the new artifact does not have.
+    let record = artifact.metadata.get(status::keys::ATTESTATION);
+    let annotations = external.annotations();
+    if annotations.get(BUNDLE_DIGEST_ANNOTATION) == Some(digest)
+        && annotations.get(ATTESTATION_ANNOTATION) == record
+    {
         return Ok(());
     }
     let name = external.name_any();
-    let body = json!({ "metadata": { "annotations": { BUNDLE_DIGEST_ANNOTATION: digest } } });
+    let body = json!({ "metadata": { "annotations": {
+        BUNDLE_DIGEST_ANNOTATION: digest,
+        ATTESTATION_ANNOTATION: record,
+    } } });
     api.patch(&name, &PatchParams::default(), &Patch::Merge(body))
         .await
         .map_err(kube_error(format!("annotate ExternalArtifact {name}")))?;

@@ -11,7 +11,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use std::sync::Arc;
 
-/// The router: `GET /gate/<namespace>/<name>/<sha256>.tar.gz` and `GET /healthz`.
+/// The router: `GET /gate/<namespace>/<name>/<sha256>.tar.gz` (artifacts),
+/// `GET /gate/<namespace>/<name>/<sha256>.intoto.json` (evaluation records) and `GET /healthz`.
 pub fn router(storage: Arc<Storage>) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
@@ -23,10 +24,15 @@ async fn artifact(State(storage): State<Arc<Storage>>, UrlPath(path): UrlPath<St
     let Some(file) = storage.resolve(&path) else {
         return StatusCode::NOT_FOUND.into_response();
     };
+    let content_type = if path.ends_with(crate::storage::RECORD_SUFFIX) {
+        "application/json"
+    } else {
+        "application/gzip"
+    };
     match tokio::fs::read(&file).await {
         Ok(bytes) => (
             [
-                (header::CONTENT_TYPE, "application/gzip"),
+                (header::CONTENT_TYPE, content_type),
                 // Content-addressed: a URL always names the same bytes.
                 (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
             ],

@@ -3,7 +3,7 @@
 //! event, each worded for the person reading `flux get sources all` or
 //! `kubectl describe`.
 
-use crate::crd::{BUNDLE_DIGEST_ANNOTATION, GateStatus};
+use crate::crd::{ATTESTATION_ANNOTATION, BUNDLE_DIGEST_ANNOTATION, GateStatus};
 use crate::flux_api::{Artifact, Condition};
 use crate::storage::Stored;
 use gate_core::report::Report;
@@ -37,6 +37,10 @@ pub mod keys {
     pub const WARNINGS: &str = "gate.dev/warnings";
     /// Findings covered by an exception.
     pub const EXCEPTED: &str = "gate.dev/excepted";
+    /// The URL of the evaluation record of the published artifact.
+    pub const ATTESTATION: &str = super::ATTESTATION_ANNOTATION;
+    /// The sha256 of that record's bytes.
+    pub const ATTESTATION_DIGEST: &str = "gate.dev/attestation-digest";
 }
 
 /// How a judgement of one source revision ended.
@@ -74,6 +78,8 @@ pub struct Judged<'a> {
     pub bundle_digest: &'a str,
     /// Now, RFC 3339.
     pub now: &'a str,
+    /// The evaluation record of this judgement, when one was stored.
+    pub record: Option<&'a Stored>,
 }
 
 impl Outcome {
@@ -92,7 +98,7 @@ impl Outcome {
             return previous.cloned();
         };
         let s = &report.summary;
-        let metadata = BTreeMap::from([
+        let mut metadata = BTreeMap::from([
             (keys::BUNDLE.to_owned(), facts.bundle.to_owned()),
             (
                 keys::BUNDLE_DIGEST.to_owned(),
@@ -107,6 +113,13 @@ impl Outcome {
             (keys::WARNINGS.to_owned(), s.warnings.to_string()),
             (keys::EXCEPTED.to_owned(), s.excepted.to_string()),
         ]);
+        if let Some(record) = facts.record {
+            metadata.insert(keys::ATTESTATION.to_owned(), record.url.clone());
+            metadata.insert(
+                keys::ATTESTATION_DIGEST.to_owned(),
+                record.digest.to_string(),
+            );
+        }
         Some(Artifact {
             path: stored.path.clone(),
             url: stored.url.clone(),
@@ -221,6 +234,7 @@ mod tests {
             bundle: "restricted",
             bundle_digest: "sha256:11",
             now: "2025-01-01T00:00:00Z",
+            record: None,
         }
     }
 

@@ -1,6 +1,8 @@
 //! Approved artifacts on disk, as source-controller keeps its own: one directory
 //! per object (`gate/<namespace>/<name>/`), one content-addressed file per
-//! approved render (`<sha256>.tar.gz`), the last N kept, the rest removed.
+//! approved render (`<sha256>.tar.gz`), the last N kept, the rest removed. The
+//! evaluation records of judged revisions sit beside them (`<sha256>.intoto.json`,
+//! the digest of the record's bytes), kept the same way.
 
 use crate::digest::Sha256Digest;
 use crate::error::{Error, Result};
@@ -11,6 +13,10 @@ use std::time::SystemTime;
 
 /// The first segment of every artifact path (source-controller uses the lowercase kind).
 pub const KIND_DIR: &str = "gate";
+/// The file suffix of artifacts.
+pub const ARTIFACT_SUFFIX: &str = ".tar.gz";
+/// The file suffix of evaluation records.
+pub const RECORD_SUFFIX: &str = ".intoto.json";
 
 /// Where approved artifacts live and how they are addressed.
 #[derive(Debug, Clone)]
@@ -53,6 +59,20 @@ impl Storage {
 
     /// The relative path of an object's artifact with this digest.
     pub fn artifact_path(namespace: &str, name: &str, digest: &Sha256Digest) -> Result<String> {
+        Storage::file_path(namespace, name, digest, ARTIFACT_SUFFIX)
+    }
+
+    /// The relative path of an object's record with this digest.
+    pub fn record_path(namespace: &str, name: &str, digest: &Sha256Digest) -> Result<String> {
+        Storage::file_path(namespace, name, digest, RECORD_SUFFIX)
+    }
+
+    fn file_path(
+        namespace: &str,
+        name: &str,
+        digest: &Sha256Digest,
+        suffix: &str,
+    ) -> Result<String> {
         for segment in [namespace, name] {
             if !is_safe_segment(segment) {
                 return Err(Error::Shape {
@@ -62,7 +82,7 @@ impl Storage {
             }
         }
         Ok(format!(
-            "{KIND_DIR}/{namespace}/{name}/{}.tar.gz",
+            "{KIND_DIR}/{namespace}/{name}/{}{suffix}",
             digest.hex()
         ))
     }
@@ -71,6 +91,37 @@ impl Storage {
     /// it the newest, and removes the object's artifacts beyond the retention.
     pub fn store(&self, namespace: &str, name: &str, packed: &Packed) -> Result<Stored> {
         let path = Storage::artifact_path(namespace, name, &packed.digest)?;
+        self.write(path, &packed.bytes, packed.digest, ARTIFACT_SUFFIX, &[])
+    }
+
+    /// Writes an evaluation record beside the object's artifacts, as [`Storage::store`]
+    /// does an artifact. The records in `keep` (the published artifact's) are
+    /// never removed, whatever their age.
+    pub fn store_record(
+        &self,
+        namespace: &str,
+        name: &str,
+        bytes: &[u8],
+        keep: &[Sha256Digest],
+    ) -> Result<Stored> {
+        let digest = Sha256Digest::of(bytes);
+        let path = Storage::record_path(namespace, name, &digest)?;
+        let kept: Vec<PathBuf> = keep
+            .iter()
+            .filter_map(|d| Storage::record_path(namespace, name, d).ok())
+            .map(|p| self.root.join(p))
+            .collect();
+        self.write(path, bytes, digest, RECORD_SUFFIX, &kept)
+    }
+
+    fn write(
+        &self,
+        path: String,
+        bytes: &[u8],
+        digest: Sha256Digest,
+        suffix: &str,
+        keep: &[PathBuf],
+    ) -> Result<Stored> {
         let file = self.root.join(&path);
         let dir = file.parent().unwrap_or(&self.root).to_owned();
         std::fs::create_dir_all(&dir).map_err(Error::io("create", &dir))?;
@@ -79,7 +130,7 @@ impl Storage {
                 .prefix(".tmp-")
                 .tempfile_in(&dir)
                 .map_err(Error::io("create a file in", &dir))?;
-            temp.write_all(&packed.bytes)
+            temp.write_all(bytes)
                 .and_then(|()| temp.as_file().sync_all())
                 .map_err(Error::io("write", temp.path()))?;
             temp.persist(&file)
@@ -91,12 +142,12 @@ impl Storage {
             .open(&file)
             .and_then(|f| f.set_modified(SystemTime::now()))
             .map_err(Error::io("touch", &file))?;
-        self.collect_garbage(&dir, &file)?;
+        self.collect_garbage(&dir, &file, suffix, keep)?;
         Ok(Stored {
             url: format!("{}/{path}", self.base_url),
             path,
-            digest: packed.digest,
-            size: packed.bytes.len() as u64,
+            digest,
+            size: bytes.len() as u64,
         })
     }
 
@@ -111,7 +162,9 @@ impl Storage {
         let [kind, namespace, name, file] = segments[..] else {
             return None;
         };
-        let hex = file.strip_suffix(".tar.gz")?;
+        let hex = file
+            .strip_suffix(ARTIFACT_SUFFIX)
+            .or_else(|| file.strip_suffix(RECORD_SUFFIX))?;
         let valid = kind == KIND_DIR
             && is_safe_segment(namespace)
             && is_safe_segment(name)
@@ -155,13 +208,20 @@ impl Storage {
         found
     }
 
-    /// Keeps the newest `retention` artifacts of a directory, and always `current`.
-    fn collect_garbage(&self, dir: &Path, current: &Path) -> Result<()> {
+    /// Keeps the newest `retention` files of a directory with this suffix, and
+    /// always `current` and those in `keep`.
+    fn collect_garbage(
+        &self,
+        dir: &Path,
+        current: &Path,
+        suffix: &str,
+        keep: &[PathBuf],
+    ) -> Result<()> {
         let mut artifacts: Vec<(SystemTime, PathBuf)> = std::fs::read_dir(dir)
             .map_err(Error::io("list", dir))?
             .flatten()
             .map(|e| e.path())
-            .filter(|p| p.to_string_lossy().ends_with(".tar.gz") && p.is_file())
+            .filter(|p| p.to_string_lossy().ends_with(suffix) && p.is_file())
             .map(|p| {
                 let modified = p
                     .metadata()
@@ -174,7 +234,7 @@ impl Storage {
         // Newest first; `current` is always kept and counts as one.
         let mut kept = 1;
         for (_, path) in artifacts {
-            if path == current {
+            if path == current || keep.contains(&path) {
                 continue;
             }
             if kept < self.retention {
@@ -260,5 +320,36 @@ mod tests {
         assert_eq!(storage.objects().len(), 2);
         storage.remove_object("ns", "x").unwrap();
         assert!(!storage.contains(&d.path) && storage.contains(&other.path));
+    }
+
+    #[test]
+    fn records_sit_beside_artifacts_and_the_published_one_is_kept() {
+        let root = tempfile::tempdir().unwrap();
+        let storage = Storage::new(root.path().to_owned(), "http://g", 1).unwrap();
+        let artifact = storage.store("ns", "x", &packed("a")).unwrap();
+        let published = storage.store_record("ns", "x", b"{\"r\":1}", &[]).unwrap();
+        assert_eq!(
+            published.path,
+            format!("gate/ns/x/{}.intoto.json", published.digest.hex())
+        );
+        assert_eq!(published.digest, Sha256Digest::of(b"{\"r\":1}"));
+        assert_eq!(
+            std::fs::read(storage.resolve(&published.path).unwrap()).unwrap(),
+            b"{\"r\":1}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        // Two denied revisions later, with a retention of one: the published
+        // artifact's record stays, the older denied one goes, the artifact stays.
+        let denied = storage
+            .store_record("ns", "x", b"{\"r\":2}", &[published.digest])
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let latest = storage
+            .store_record("ns", "x", b"{\"r\":3}", &[published.digest])
+            .unwrap();
+        assert!(storage.contains(&published.path) && storage.contains(&latest.path));
+        assert!(!storage.contains(&denied.path));
+        assert!(storage.contains(&artifact.path));
+        assert!(storage.resolve("gate/ns/x/abc.intoto.json").is_none());
     }
 }

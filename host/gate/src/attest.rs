@@ -1,17 +1,15 @@
-//! The `--attest` options of `gate check`: read the signing key before the run,
-//! write the evaluation record after it.
+//! The `--attest` options of `gate check`, `gate flux check` and `gate flux
+//! serve`: read the signing key before the run, write the evaluation record
+//! after it, through the attester every front door shares.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use clap::Args;
 use gate_core::report::Report;
-use gate_evidence::SigningKey;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Where the password of an encrypted (cosign) key comes from, in this order.
-const PASSWORD_VARIABLES: [&str; 2] = ["GATE_ATTEST_KEY_PASSWORD", "COSIGN_PASSWORD"];
-
-/// Options that make `gate check` write a signed evaluation record.
+/// Options that make `gate check` (and `gate flux check`) write a signed
+/// evaluation record.
 #[derive(Debug, Args)]
 pub struct AttestArgs {
     /// Write a signed evaluation record of the run (an in-toto Statement in a DSSE
@@ -19,7 +17,16 @@ pub struct AttestArgs {
     #[arg(long, value_name = "FILE")]
     pub attest: Option<PathBuf>,
 
-    /// The key that signs the record: a PEM file, or the PEM text itself. ECDSA
+    /// What signs it.
+    #[command(flatten)]
+    pub signing: SigningArgs,
+}
+
+/// The key that signs evaluation records, shared by every command that makes
+/// them (`gate flux serve` signs one per judged revision when given a key).
+#[derive(Debug, Args)]
+pub struct SigningArgs {
+    /// The key that signs records: a PEM file, or the PEM text itself. ECDSA
     /// P-256 in PKCS#8, or a cosign key (`cosign generate-key-pair`), whose password
     /// is read from GATE_ATTEST_KEY_PASSWORD or COSIGN_PASSWORD.
     #[arg(
@@ -30,68 +37,69 @@ pub struct AttestArgs {
     )]
     pub attest_key: Option<String>,
 
-    /// Write the record unsigned, for local use (`gate evidence verify` rejects it).
+    /// Write records unsigned, for local use (`gate evidence verify` rejects them).
     #[arg(long)]
     pub attest_unsigned: bool,
 }
 
-/// A record to write after the run.
+/// A record to write after the run: where, and the shared attester that seals it.
 #[derive(Debug)]
-pub struct Attester {
+pub struct RecordTarget {
     path: PathBuf,
-    key: Option<SigningKey>,
+    attester: gate_evidence::Attester,
 }
 
-impl AttestArgs {
-    /// The attester, if `--attest` was given. Reads and decrypts the key now, so
-    /// that a bad key fails before any policy runs.
-    pub fn attester(&self) -> Result<Option<Attester>> {
-        let Some(path) = &self.attest else {
-            return Ok(None);
-        };
-        let key = match (&self.attest_key, self.attest_unsigned) {
+impl SigningArgs {
+    /// The attester, if a key or `--attest-unsigned` was given. Reads and
+    /// decrypts the key now, so that a bad key fails before any policy runs.
+    pub fn attester(&self) -> Result<Option<gate_evidence::Attester>> {
+        Ok(match (&self.attest_key, self.attest_unsigned) {
             (Some(_), true) => bail!(
                 "--attest-unsigned and a signing key (--attest-key or GATE_ATTEST_KEY) are both given: choose one"
             ),
-            (None, false) => bail!(
-                "--attest needs a signing key (--attest-key PEM or GATE_ATTEST_KEY), or --attest-unsigned"
-            ),
-            (None, true) => None,
-            (Some(value), false) => Some(read_signing_key(value)?),
+            (Some(value), false) => Some(gate_evidence::Attester::from_key(
+                value,
+                "--attest-key / GATE_ATTEST_KEY",
+            )?),
+            (None, true) => Some(gate_evidence::Attester::unsigned()),
+            (None, false) => None,
+        })
+    }
+}
+
+impl AttestArgs {
+    /// Where and how to write the record, if `--attest` was given.
+    pub fn attester(&self) -> Result<Option<RecordTarget>> {
+        let Some(path) = &self.attest else {
+            return Ok(None);
         };
-        Ok(Some(Attester {
+        let Some(attester) = self.signing.attester()? else {
+            bail!(
+                "--attest needs a signing key (--attest-key PEM or GATE_ATTEST_KEY), or --attest-unsigned"
+            );
+        };
+        Ok(Some(RecordTarget {
             path: path.clone(),
-            key,
+            attester,
         }))
     }
 }
 
-impl Attester {
+impl RecordTarget {
     /// Writes the record of `report`, its subjects named relative to `roots`.
     pub fn write(&self, report: &Report, roots: &[PathBuf]) -> Result<()> {
-        let envelope = gate_evidence::attest(report, roots, self.key.as_ref())?;
-        std::fs::write(&self.path, envelope.to_json()?)
-            .with_context(|| format!("cannot write the record {}", self.path.display()))
+        self.write_subjects(report, gate_evidence::subjects(&report.inputs, roots))
     }
-}
 
-/// Reads a signing key given as a path or as PEM text.
-pub fn read_signing_key(value: &str) -> Result<SigningKey> {
-    let (name, text) = if value.trim_start().starts_with("-----BEGIN") {
-        (
-            "the PEM given as --attest-key / GATE_ATTEST_KEY".to_owned(),
-            value.to_owned(),
-        )
-    } else {
-        let text = std::fs::read_to_string(value)
-            .with_context(|| format!("cannot read the signing key {value}"))?;
-        (value.to_owned(), text)
-    };
-    let password = PASSWORD_VARIABLES
-        .iter()
-        .find_map(|v| std::env::var(v).ok())
-        .unwrap_or_default();
-    Ok(SigningKey::from_pem(&name, &text, password.as_bytes())?)
+    /// Writes the record of `report` about `subjects`.
+    pub fn write_subjects(
+        &self,
+        report: &Report,
+        subjects: Vec<gate_evidence::Subject>,
+    ) -> Result<()> {
+        self.attester.write(&self.path, report, subjects)?;
+        Ok(())
+    }
 }
 
 /// The Git commit of the repository holding the first input, when there is one:

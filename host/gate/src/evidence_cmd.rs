@@ -115,9 +115,8 @@ impl VerifyArgs {
                     bail!("{}: no such file or directory", path.display());
                 }
             }
-            let loaded = gate_engine::sources::load(&self.paths);
-            let current = gate_evidence::subjects(&loaded.inputs, &self.paths);
-            let diff = gate_evidence::compare(&statement.subject, &current);
+            let (recorded, current) = current_subjects(&statement, &self.paths)?;
+            let diff = gate_evidence::compare(&recorded, &current);
             for name in &diff.changed {
                 println!("changed: {name}");
             }
@@ -149,6 +148,45 @@ impl VerifyArgs {
             ExitCode::from(1)
         })
     }
+}
+
+/// The subjects to compare: those of the record, and the same computed now,
+/// as the front door that made the record computed them. `gate check` digests
+/// the manifests it read; the Argo CD and Flux doors every file of the app
+/// directory, plus streams (`<render>`, `<source-artifact>`) that are not
+/// files and are left out here.
+fn current_subjects(
+    statement: &Statement,
+    paths: &[PathBuf],
+) -> Result<(Vec<gate_evidence::Subject>, Vec<gate_evidence::Subject>)> {
+    if !matches!(
+        statement.predicate.run.front_door.as_str(),
+        "argocd" | "flux"
+    ) {
+        let loaded = gate_engine::sources::load(paths);
+        let current = gate_evidence::subjects(&loaded.inputs, paths);
+        return Ok((statement.subject.clone(), current));
+    }
+    let (streams, files): (Vec<_>, Vec<_>) = statement
+        .subject
+        .iter()
+        .cloned()
+        .partition(|s| gate_evidence::is_stream_name(&s.name));
+    let mut current = Vec::new();
+    for path in paths {
+        if !path.is_dir() {
+            bail!(
+                "{}: a {} record names the files of the app directory: give that directory",
+                path.display(),
+                statement.predicate.run.front_door
+            );
+        }
+        current.extend(gate_evidence::tree_subjects(path)?);
+    }
+    for stream in &streams {
+        println!("not compared: {} (a stream, not a file)", stream.name);
+    }
+    Ok((files, current))
 }
 
 impl ShowArgs {

@@ -1,6 +1,7 @@
 //! `gate flux ...`: the Flux front door (the controller, the one-shot check and
 //! the CRD). The work is in the `gate-flux` crate; this file only maps flags.
 
+use crate::attest::{AttestArgs, SigningArgs};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use gate_engine::RuntimeArgs;
@@ -142,10 +143,14 @@ pub struct ServeArgs {
     /// Runtime options.
     #[command(flatten)]
     pub runtime: RuntimeArgs,
+    /// Evaluation records.
+    #[command(flatten)]
+    pub signing: SigningArgs,
 }
 
 impl ServeArgs {
     fn run(self) -> Result<ExitCode> {
+        let attester = self.signing.attester()?.map(Arc::new);
         let runtime = self.runtime.runtime()?;
         let work_dir = self.work_dir.clone().unwrap_or_else(std::env::temp_dir);
         let options = ServeOptions {
@@ -160,6 +165,7 @@ impl ServeArgs {
             retry: Duration::from_secs(self.retry_interval.max(1)),
             concurrent: self.concurrent,
             registry: self.registry,
+            attester,
         };
         tokio::runtime::Builder::new_multi_thread()
             .enable_all()
@@ -186,6 +192,10 @@ pub struct CheckArgs {
     /// The digest the artifact must have (`sha256:<hex>`), with `--artifact-url`.
     #[arg(long, requires = "artifact_url")]
     pub digest: Option<String>,
+    /// The source revision the artifact holds, with `--artifact-url` (with
+    /// `--source`, the source's own revision is used).
+    #[arg(long, requires = "artifact_url")]
+    pub revision: Option<String>,
     /// The directory of the artifact to render, as a Kustomization's spec.path.
     #[arg(long, default_value = "./")]
     pub path: String,
@@ -195,6 +205,9 @@ pub struct CheckArgs {
     /// Output format.
     #[arg(long, short, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
+    /// Evaluation record options.
+    #[command(flatten)]
+    pub attest: AttestArgs,
     /// Write the judged render (the stream the controller would publish) to this file.
     #[arg(long)]
     pub render_output: Option<PathBuf>,
@@ -231,9 +244,11 @@ impl CheckArgs {
             (None, Some(url), Some(digest)) => CheckSource::Url {
                 url: url.clone(),
                 digest: digest.clone(),
+                revision: self.revision.clone(),
             },
             _ => bail!("give --source KIND/NAME, or --artifact-url with --digest"),
         };
+        let record = self.attest.attester()?;
         let runtime = Arc::new(self.runtime.runtime()?);
         let resolver = gate_engine::oci_resolver::resolver_for(
             &self.bundle,
@@ -248,7 +263,7 @@ impl CheckArgs {
             CheckSource::Object { namespace, .. } => Some(namespace.clone()),
             CheckSource::Url { .. } => None,
         };
-        let judgement = tokio::runtime::Builder::new_multi_thread()
+        let checked = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
             .context("cannot start the async runtime")?
@@ -260,6 +275,11 @@ impl CheckArgs {
                 bundle,
                 default_namespace,
             ))?;
+        let judgement = &checked.judgement;
+        if let Some(record) = &record {
+            let subjects = gate_flux::record::subjects(judgement, &checked.source_digest, None);
+            record.write_subjects(&judgement.report, subjects)?;
+        }
         if let Some(path) = &self.render_output {
             std::fs::write(path, &judgement.stream)
                 .with_context(|| format!("cannot write {}", path.display()))?;

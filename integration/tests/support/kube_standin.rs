@@ -264,19 +264,26 @@ fn commit(
     let _ = events.send(event);
 }
 
-/// RFC 7386 JSON merge patch.
+/// RFC 7386 JSON merge patch. A patch object applies to an empty object where
+/// the target has none, so its `null`s are dropped, never stored (as the API
+/// server does: `{"annotations": {"a": null}}` on an object without annotations
+/// leaves none).
 fn merge(target: &mut Value, patch: &Value) {
-    match (target, patch) {
-        (Value::Object(t), Value::Object(p)) => {
-            for (k, v) in p {
-                if v.is_null() {
-                    t.remove(k);
-                } else {
-                    merge(t.entry(k.clone()).or_insert(Value::Null), v);
-                }
+    let Value::Object(p) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = Value::Object(serde_json::Map::new());
+    }
+    if let Value::Object(t) = target {
+        for (k, v) in p {
+            if v.is_null() {
+                t.remove(k);
+            } else {
+                merge(t.entry(k.clone()).or_insert(Value::Null), v);
             }
         }
-        (t, p) => *t = p.clone(),
     }
 }
 

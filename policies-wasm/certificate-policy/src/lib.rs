@@ -424,7 +424,13 @@ impl Policy for CertificatePolicy {
             KindSelector::new("extensions", "Ingress"),
             KindSelector::new("gateway.networking.k8s.io", "Gateway"),
         ])
-        .controls([Control::iso27001("A.8.24", "Use of cryptography")])
+        .controls([
+            Control::iso27001("A.8.24", "Use of cryptography"),
+            Control::gdpr(
+                "Art. 32(1)(a)",
+                "The pseudonymisation and encryption of personal data",
+            ),
+        ])
     }
 
     fn new(settings: Settings) -> Result<Self, Vec<SettingsError>> {

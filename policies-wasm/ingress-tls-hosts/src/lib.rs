@@ -51,6 +51,10 @@ impl Policy for IngressTlsHosts {
         .controls([
             Control::iso27001("A.5.14", "Information transfer"),
             Control::iso27001("A.8.24", "Use of cryptography"),
+            Control::gdpr(
+                "Art. 32(1)(a)",
+                "The pseudonymisation and encryption of personal data",
+            ),
         ])
     }
 

@@ -113,7 +113,7 @@ impl Policy for NoPlaintextSecrets {
             Control::cis("5.4.2", "Consider external secret storage"),
             Control::iso27001("A.5.17", "Authentication information"),
             Control::iso27001("A.8.12", "Data leakage prevention"),
-        ])
+        Control::gdpr("Art. 32(1)(b)", "The ability to ensure the ongoing confidentiality, integrity, availability and resilience of processing systems and services"), ])
     }
 
     fn new(settings: Settings) -> Result<Self, Vec<SettingsError>> {

@@ -69,6 +69,12 @@ impl Control {
         Control::new("ISO/IEC 27001:2022", id, title)
     }
 
+    /// A paragraph of GDPR (Regulation (EU) 2016/679) Article 32, security of
+    /// processing, e.g. `Art. 32(1)(a)`.
+    pub fn gdpr(id: &str, title: &str) -> Self {
+        Control::new("GDPR", id, title)
+    }
+
     /// A requirement of the French HDS (Hébergeur de Données de Santé) certification, v2.
     pub fn hds(id: &str, title: &str) -> Self {
         Control::new("HDS v2", id, title)

@@ -160,7 +160,7 @@ impl Policy for SecretProviderClassWorkloadIdentity {
             Control::cis("5.4.2", "Consider external secret storage"),
             Control::iso27001("A.5.15", "Access control"),
             Control::iso27001("A.8.5", "Secure authentication"),
-        ])
+        Control::gdpr("Art. 32(1)(b)", "The ability to ensure the ongoing confidentiality, integrity, availability and resilience of processing systems and services"), ])
     }
 
     fn new(settings: Settings) -> Result<Self, Vec<SettingsError>> {
