@@ -266,3 +266,70 @@ fn a_million_empty_violations_exceed_the_output_limit() {
         "exceeded its output size limit",
     );
 }
+
+/// The webhook and the Flux controller reuse pooled slots, whose memory wasmtime
+/// resets in place (only the pages written, kept resident). A policy that looks
+/// for what an earlier evaluation left behind must find it within one call (the
+/// probe works) and never across calls (nothing survives an instance).
+#[test]
+fn a_reused_instance_slot_remembers_nothing() {
+    use gate_engine::loader::{BundleRef, LocalResolver, load_bundle};
+    use gate_engine::{EvaluateOptions, evaluate, sources};
+    use gate_runtime::{Runtime, RuntimeConfig};
+
+    let dir = setup("hostile-remember", "{}");
+    let runtime = Runtime::new(RuntimeConfig::default()).expect("pooling runtime");
+    let bundle = load_bundle(
+        &runtime,
+        &BundleRef::File(dir.path().join("bundle.yaml")),
+        &LocalResolver,
+    )
+    .expect("bundle");
+    let options = EvaluateOptions {
+        default_namespace: None,
+        now: chrono::Utc::now(),
+        context: Default::default(),
+        admission: None,
+        deadline: None,
+        running: None,
+    };
+    let messages = |report: &gate_core::report::Report| -> Vec<String> {
+        report
+            .results
+            .iter()
+            .flat_map(|f| f.violations.iter().map(|v| v.message.clone()))
+            .collect()
+    };
+
+    let pods = std::fs::read_to_string(dir.path().join("pods.yaml")).unwrap();
+    let both = evaluate(
+        &runtime,
+        &bundle,
+        sources::parse_text("pods.yaml", &pods),
+        &options,
+    );
+    assert!(both.errors.is_empty(), "{:?}", both.errors);
+    assert_eq!(
+        messages(&both),
+        [
+            "second remembers: 1 earlier evaluations counted, the data segment changed, 16 zeroed pages marked"
+        ],
+        "within one instance the second object finds the first one's marks"
+    );
+
+    for round in 0..50 {
+        let pod = serde_json::json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": format!("pod-{round}")},
+            "spec": {"containers": [{"name": "a", "image": "a"}]}
+        });
+        let report = evaluate(
+            &runtime,
+            &bundle,
+            sources::single_object("pod.json", pod),
+            &options,
+        );
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        assert_eq!(messages(&report), Vec::<String>::new(), "round {round}");
+    }
+}

@@ -32,6 +32,12 @@ const STDERR_CAPACITY: usize = 8 * 1024;
 /// 0.2.x version resolve to it). Its two blocking functions are replaced.
 const WASI_POLL: &str = "wasi:io/poll@0.2.12";
 
+/// How much of a pooled linear memory, and of a table, may stay resident between
+/// instances (reset in place rather than unmapped). A policy built with the SDK
+/// writes a few hundred KiB: its stack, data and a small heap.
+const KEEP_RESIDENT_BYTES: usize = 2 << 20;
+const KEEP_RESIDENT_TABLE_BYTES: usize = 64 << 10;
+
 /// Linear memories one component may have; together they share its memory limit.
 const MEMORIES_PER_COMPONENT: u32 = 4;
 
@@ -72,7 +78,15 @@ impl Runtime {
             .total_memories(slots)
             .total_tables(slots * 2)
             .max_memories_per_component(MEMORIES_PER_COMPONENT)
-            .max_memory_size(Limits::MAX_MEMORY_BYTES);
+            .max_memory_size(Limits::MAX_MEMORY_BYTES)
+            // A slot is reset for its next instance by rewriting, from the
+            // component's image, only the pages the last instance wrote (found
+            // with PAGEMAP_SCAN on Linux 6.7+), instead of unmapping them all
+            // and faulting each in again. Same fresh state, fewer syscalls and
+            // page faults per instance. Older kernels fall back to madvise.
+            .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
+            .table_keep_resident(KEEP_RESIDENT_TABLE_BYTES)
+            .pagemap_scan(wasmtime::Enabled::Auto);
 
         let mut wasm = Config::new();
         wasm.wasm_component_model(true)
