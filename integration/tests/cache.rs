@@ -131,7 +131,7 @@ fn no_cache_compiles_every_time_and_writes_nothing() {
 }
 
 /// The compiled code of another component (the hostile capabilities probe),
-/// without the header of the cache entry that holds it, and that whole entry.
+/// without the tag that ends the cache entry holding it, and that whole entry.
 fn foreign_compiled_code() -> (Vec<u8>, Vec<u8>) {
     let attacker = Cache::new();
     let dir = tempfile::tempdir().expect("tempdir");
@@ -150,7 +150,7 @@ fn foreign_compiled_code() -> (Vec<u8>, Vec<u8>) {
     let files = entries(attacker.path());
     assert_eq!(files.len(), 1, "the attacker's run caches one component");
     let entry = std::fs::read(&files[0]).expect("read");
-    (entry[32..].to_vec(), entry)
+    (entry[..entry.len() - 32].to_vec(), entry)
 }
 
 #[test]
@@ -165,8 +165,9 @@ fn a_planted_entry_is_refused_and_never_run() {
     // correct embedded sha256 (what the cache used to check), and an entry that
     // another user's gate authenticated with its own key.
     let (body, authenticated) = foreign_compiled_code();
-    let mut with_sha256 = Sha256::digest(&body).to_vec();
-    with_sha256.extend_from_slice(&body);
+    // The code first, where wasmtime would map it, and its sha256 where the tag goes.
+    let mut with_sha256 = body.clone();
+    with_sha256.extend_from_slice(&Sha256::digest(&body));
     std::fs::write(&files[0], &with_sha256).expect("plant");
     std::fs::write(&files[1], &authenticated).expect("plant");
 
