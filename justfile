@@ -24,9 +24,16 @@ lint:
 policies:
     cd policies-wasm && cargo build --release --target wasm32-wasip2 --target-dir ../target/wasm
 
-# Measure (a) parse, (b) warm check, (c) cold check, start-up and (d) per evaluation; rewrite BENCHMARKS.md.
+# Measure (a) parse, (b) warm check, (c) cold check, start-up and (d) per evaluation (rewrites BENCHMARKS.md), then issue 12's start-up, per-file, memory and pack figures.
 bench:
     cargo bench -p gate --features bench-peer --bench engine -- --write
+    cargo build --release -p gate
+    integration/bench/perf.sh
+
+# The same rule through gate and each peer on PATH (regorus, conftest, kyverno, checkov, kwctl), once per file over 199 files.
+bench-peers:
+    cargo build --release -p gate
+    integration/bench/peers.sh
 
 # Fuzz the manifest loader and the tape reader, SECONDS each (cargo-fuzz on stable, niced).
 fuzz seconds="300":

@@ -4,6 +4,7 @@
 //! Set `GATE_POLICIES_WASM_DIR` to a directory of prebuilt `<crate_name>.wasm`
 //! files to skip the nested build.
 
+use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -41,9 +42,11 @@ fn run() -> Result<(), String> {
         if !wasm.is_file() {
             return Err(format!("policy {name}: {} was not built", wasm.display()));
         }
+        let bytes = std::fs::read(&wasm).map_err(|e| format!("{}: {e}", wasm.display()))?;
+        let digest = format!("sha256:{}", hex::encode(Sha256::digest(&bytes)));
         writeln!(
             out,
-            "    BuiltinPolicy {{ name: {name:?}, wasm: include_bytes!({:?}) }},",
+            "    BuiltinPolicy {{ name: {name:?}, wasm: include_bytes!({:?}), digest: {digest:?} }},",
             wasm.display().to_string()
         )
         .map_err(|e| e.to_string())?;

@@ -131,7 +131,7 @@ fn no_cache_compiles_every_time_and_writes_nothing() {
 }
 
 /// The compiled code of another component (the hostile capabilities probe),
-/// without the header of the cache entry that holds it, and that whole entry.
+/// without the tag that ends the cache entry holding it, and that whole entry.
 fn foreign_compiled_code() -> (Vec<u8>, Vec<u8>) {
     let attacker = Cache::new();
     let dir = tempfile::tempdir().expect("tempdir");
@@ -150,7 +150,7 @@ fn foreign_compiled_code() -> (Vec<u8>, Vec<u8>) {
     let files = entries(attacker.path());
     assert_eq!(files.len(), 1, "the attacker's run caches one component");
     let entry = std::fs::read(&files[0]).expect("read");
-    (entry[32..].to_vec(), entry)
+    (entry[..entry.len() - 32].to_vec(), entry)
 }
 
 #[test]
@@ -165,8 +165,9 @@ fn a_planted_entry_is_refused_and_never_run() {
     // correct embedded sha256 (what the cache used to check), and an entry that
     // another user's gate authenticated with its own key.
     let (body, authenticated) = foreign_compiled_code();
-    let mut with_sha256 = Sha256::digest(&body).to_vec();
-    with_sha256.extend_from_slice(&body);
+    // The code first, where wasmtime would map it, and its sha256 where the tag goes.
+    let mut with_sha256 = body.clone();
+    with_sha256.extend_from_slice(&Sha256::digest(&body));
     std::fs::write(&files[0], &with_sha256).expect("plant");
     std::fs::write(&files[1], &authenticated).expect("plant");
 
@@ -212,4 +213,49 @@ fn a_cache_or_key_other_users_can_write_is_not_used() {
     writable(&cache.key(), 0o600);
     let (_, _, log) = check(&cache);
     assert_eq!(count(&log, "component loaded from cache"), 2, "{log}");
+}
+
+/// A policy described from the cache has its code loaded only when a render
+/// needs it; a long-lived front door loads all of it before serving the bundle
+/// (`LoadedBundle::load_code`), so that ready means every policy can run.
+#[test]
+fn described_from_the_cache_loads_code_on_demand_or_all_at_once() {
+    use gate_engine::loader::{BundleRef, LocalResolver, load_bundle};
+    use gate_runtime::{Runtime, RuntimeConfig};
+
+    let cache = Cache::new();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bundle.yaml");
+    std::fs::write(
+        &path,
+        "apiVersion: gate.dev/v1alpha1\nkind: Bundle\nmetadata: {name: lazy}\nspec:\n  policies:\n    - module: builtin:disallow-privileged\n    - module: builtin:allowed-registries\n",
+    )
+    .unwrap();
+    let load = || {
+        let runtime = Runtime::new(RuntimeConfig {
+            cache_dir: Some(cache.path().to_path_buf()),
+            cache_key: Some(cache.key()),
+            ..RuntimeConfig::default()
+        })
+        .unwrap();
+        let bundle =
+            load_bundle(&runtime, &BundleRef::File(path.clone()), &LocalResolver).expect("bundle");
+        (runtime, bundle)
+    };
+    let loaded = |bundle: &gate_engine::LoadedBundle| -> Vec<bool> {
+        bundle
+            .policies
+            .iter()
+            .map(|b| b.policy.is_loaded())
+            .collect()
+    };
+
+    // Cold: every policy is compiled (and so loaded) to be described.
+    let (_, cold) = load();
+    assert_eq!(loaded(&cold), [true, true]);
+    // Warm: described from the cache records, nothing loaded yet.
+    let (runtime, warm) = load();
+    assert_eq!(loaded(&warm), [false, false]);
+    warm.load_code(&runtime).expect("load every policy's code");
+    assert_eq!(loaded(&warm), [true, true]);
 }

@@ -28,6 +28,7 @@ fn runtime() -> Runtime {
         cache_dir: None,
         cache_key: None,
         max_concurrency: Some(1),
+        ..RuntimeConfig::default()
     })
     .expect("runtime")
 }

@@ -6,6 +6,8 @@ pub struct BuiltinPolicy {
     pub name: &'static str,
     /// The component.
     pub wasm: &'static [u8],
+    /// The `sha256:` digest of `wasm`, computed when it was embedded.
+    pub digest: &'static str,
 }
 
 /// A bundle file embedded at build time.
@@ -30,3 +32,21 @@ pub fn bundle(name: &str) -> Option<&'static BuiltinBundle> {
 
 /// The bundle `gate check` uses when none is given.
 pub const DEFAULT_BUNDLE: &str = "default";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_embedded_digest_is_the_digest_of_its_bytes() {
+        assert!(!POLICIES.is_empty());
+        for policy in POLICIES {
+            assert_eq!(
+                policy.digest,
+                gate_runtime::digest_of(policy.wasm),
+                "{}",
+                policy.name
+            );
+        }
+    }
+}

@@ -98,7 +98,7 @@ pub struct LocalResolver;
 
 impl ModuleResolver for LocalResolver {
     fn resolve(&self, module: &ModuleRef, expected: Option<&str>) -> Result<ModuleBytes> {
-        let bytes: Cow<'static, [u8]> = match module {
+        let (bytes, digest): (Cow<'static, [u8]>, String) = match module {
             ModuleRef::Builtin(name) => {
                 let policy = builtin::policy(name).ok_or_else(|| {
                     let known: Vec<_> = builtin::POLICIES.iter().map(|p| p.name).collect();
@@ -107,16 +107,19 @@ impl ModuleResolver for LocalResolver {
                         known.join(", ")
                     )
                 })?;
-                Cow::Borrowed(policy.wasm)
+                // Computed when the bytes were embedded: they are part of this binary.
+                (Cow::Borrowed(policy.wasm), policy.digest.to_owned())
             }
-            ModuleRef::File(path) => Cow::Owned(
-                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?,
-            ),
+            ModuleRef::File(path) => {
+                let bytes = std::fs::read(path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                let digest = gate_runtime::digest_of(&bytes);
+                (Cow::Owned(bytes), digest)
+            }
             ModuleRef::Oci(reference) => {
                 bail!("{reference}: OCI modules need a registry resolver (gate policy pull)")
             }
         };
-        let digest = gate_runtime::digest_of(&bytes);
         check_digest(module, expected, &digest)?;
         Ok(ModuleBytes {
             bytes,
@@ -158,6 +161,17 @@ pub struct LoadedBundle {
 }
 
 impl LoadedBundle {
+    /// Loads the code of every policy now, rather than on the first render that
+    /// needs it. A long-lived front door (the webhook) calls it before serving a
+    /// bundle: ready then means every policy can run, no request pays for a
+    /// load, and a component that cannot load fails the bundle's load (the
+    /// bundle served before stays) instead of every request that needs it.
+    pub fn load_code(&self, runtime: &Runtime) -> Result<(), gate_runtime::Error> {
+        self.policies
+            .iter()
+            .try_for_each(|bound| bound.policy.ensure_loaded(runtime))
+    }
+
     /// Runs every policy in audit mode: violations become warnings and deny
     /// nothing. Errors still fail the run: audit relaxes the policies, not the gate.
     pub fn audit_only(&mut self) {
@@ -196,23 +210,22 @@ pub fn load_bundle(
         modules.push((module, resolved));
     }
 
-    let mut distinct: BTreeMap<&str, (&ModuleRef, &[u8])> = BTreeMap::new();
-    for (module, resolved) in &modules {
-        distinct
-            .entry(resolved.digest.as_str())
-            .or_insert((module, &resolved.bytes));
+    // Each distinct component is opened once, in parallel: from the cache's
+    // records when it holds them (its code then loads on its first call), else
+    // compiled or loaded and asked to describe itself.
+    let mut distinct: BTreeMap<String, (String, Cow<'static, [u8]>)> = BTreeMap::new();
+    for (module, resolved) in &mut modules {
+        if !distinct.contains_key(&resolved.digest) {
+            let bytes = std::mem::take(&mut resolved.bytes);
+            distinct.insert(resolved.digest.clone(), (module.to_string(), bytes));
+        }
     }
     let compiled: BTreeMap<String, Arc<CompiledPolicy>> = distinct
         .into_par_iter()
-        .map(|(digest, (module, bytes))| {
-            let policy = CompiledPolicy::load(
-                runtime,
-                &module.to_string(),
-                bytes,
-                Some(digest),
-                &bundle_limits,
-            )?;
-            Ok((digest.to_owned(), Arc::new(policy)))
+        .map(|(digest, (source, bytes))| {
+            let policy =
+                CompiledPolicy::open(runtime, &source, bytes, Some(&digest), &bundle_limits)?;
+            Ok((digest, Arc::new(policy)))
         })
         .collect::<Result<_, gate_runtime::Error>>()?;
 

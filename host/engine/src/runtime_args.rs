@@ -1,7 +1,7 @@
 //! Options of the policy runtime, shared by every command and front door that runs policies.
 
 use clap::Args;
-use gate_runtime::{Runtime, RuntimeConfig};
+use gate_runtime::{InstanceAllocator, Runtime, RuntimeConfig};
 use std::path::PathBuf;
 
 /// Options of the policy runtime, shared by every command that runs policies.
@@ -37,11 +37,20 @@ impl RuntimeArgs {
         })
     }
 
-    /// Starts the runtime.
+    /// Starts the runtime for a run that judges a render and exits: instances
+    /// are allocated on demand.
     pub fn runtime(&self) -> anyhow::Result<Runtime> {
+        self.runtime_with(InstanceAllocator::OnDemand)
+    }
+
+    /// Starts the runtime with the allocator of choice: a long-running front door
+    /// that keeps creating instances (the webhook) takes
+    /// [`InstanceAllocator::Pooling`].
+    pub fn runtime_with(&self, allocator: InstanceAllocator) -> anyhow::Result<Runtime> {
         Ok(Runtime::new(RuntimeConfig {
             cache_dir: self.cache_dir(),
             cache_key: self.cache_key.clone(),
+            allocator,
             ..RuntimeConfig::default()
         })?)
     }

@@ -183,6 +183,7 @@ fn main() {
         cache_dir: None,
         cache_key: None,
         max_concurrency: Some(1),
+        ..RuntimeConfig::default()
     })
     .expect("runtime");
     let encode = {

@@ -151,7 +151,10 @@ pub struct ServeArgs {
 impl ServeArgs {
     fn run(self) -> Result<ExitCode> {
         let attester = self.signing.attester()?.map(Arc::new);
-        let runtime = self.runtime.runtime()?;
+        // A controller keeps creating instances: a pool pays for itself.
+        let runtime = self
+            .runtime
+            .runtime_with(gate_runtime::InstanceAllocator::Pooling)?;
         let work_dir = self.work_dir.clone().unwrap_or_else(std::env::temp_dir);
         let options = ServeOptions {
             config: self.config,

@@ -3,29 +3,32 @@
 //! An entry is keyed by the sha256 of the component, and of everything that makes
 //! compiled code valid: the wasmtime version, the target and the engine settings
 //! (wasmtime's precompile compatibility hash). Loading an entry runs its native
-//! code, so its file starts with an HMAC-SHA256, under the user's cache key (see
-//! `cache_key`), of the component digest, the engine key and the compiled bytes.
+//! code, so its file ends with an HMAC-SHA256, under the user's cache key (see
+//! `cache_key`), of the component digest, the engine key and the compiled bytes
+//! (which start the file, so that wasmtime can map it as it is).
 //! An entry that does not verify (written by someone else, moved from another
 //! component's name, corrupt or truncated) is refused and recompiled, never run.
 
+use crate::cache_file::{Unreadable, read_entry};
 use crate::cache_key::{self, Refused};
 use crate::error::{Error, Result};
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
+use std::fs::File;
 use std::hash::{Hash, Hasher};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
-/// Bytes of the HMAC-SHA256 at the start of an entry.
-const MAC_LEN: usize = 32;
+/// Bytes of an HMAC-SHA256 tag.
+pub(crate) const MAC_LEN: usize = 32;
 
 /// A directory of precompiled components.
 pub struct ComponentCache {
-    dir: PathBuf,
+    pub(crate) dir: PathBuf,
     /// Hex sha256 of the engine's compatibility hash.
-    engine_key: String,
+    pub(crate) engine_key: String,
     /// The user's secret: only entries MACed with it are loaded.
     key: [u8; 32],
 }
@@ -73,11 +76,25 @@ impl ComponentCache {
         }))
     }
 
+    /// An HMAC-SHA256 under the user's cache key.
+    pub(crate) fn keyed_mac(&self) -> Hmac<Sha256> {
+        <Hmac<Sha256> as Mac>::new_from_slice(&self.key)
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"))
+    }
+
+    /// Names the key without revealing it: file names carry it.
+    pub(crate) fn key_id(&self) -> [u8; 32] {
+        Sha256::new()
+            .chain_update(b"gate cache key id\0")
+            .chain_update(self.key)
+            .finalize()
+            .into()
+    }
+
     /// The MAC of an entry: what it is (digest, engine) and what it holds.
     fn mac(&self, digest: &str) -> Hmac<Sha256> {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key)
-            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
-        mac.update(b"gate component cache v2\0");
+        let mut mac = self.keyed_mac();
+        mac.update(b"gate component cache v3\0");
         mac.update(digest.as_bytes());
         mac.update(b"\0");
         mac.update(self.engine_key.as_bytes());
@@ -91,10 +108,7 @@ impl ComponentCache {
     /// each find their own entries, and a file at one of this user's names that does
     /// not verify was put there by someone else.
     pub fn path_for(&self, digest: &str) -> PathBuf {
-        let key_id = Sha256::new()
-            .chain_update(b"gate cache key id\0")
-            .chain_update(self.key)
-            .finalize();
+        let key_id = self.key_id();
         let key = Sha256::new()
             .chain_update(digest.as_bytes())
             .chain_update(b"\0")
@@ -109,15 +123,24 @@ impl ComponentCache {
     /// verify.
     pub fn load(&self, engine: &Engine, digest: &str) -> Option<Component> {
         let path = self.path_for(digest);
-        let bytes = std::fs::read(&path).ok()?;
-        let verified = (bytes.len() > MAC_LEN)
-            .then(|| bytes.split_at(MAC_LEN))
-            .filter(|(tag, body)| {
+        let (file, bytes) = match read_entry(&path) {
+            Ok(entry) => entry,
+            Err(Unreadable::Missing) => return None,
+            Err(Unreadable::Foreign(why)) => {
+                tracing::warn!(path = %path.display(), %why, "cache entry refused; recompiling");
+                return None;
+            }
+        };
+        let verified = bytes
+            .len()
+            .checked_sub(MAC_LEN)
+            .map(|end| bytes.split_at(end))
+            .filter(|(body, tag)| {
                 let mut mac = self.mac(digest);
                 mac.update(body);
                 mac.verify_slice(tag).is_ok()
             });
-        let Some((_, body)) = verified else {
+        let Some((body, _)) = verified else {
             tracing::warn!(
                 path = %path.display(),
                 "cache entry refused: not written by this user's gate for this component \
@@ -125,13 +148,7 @@ impl ComponentCache {
             );
             return None;
         };
-        // SAFETY: `body` verified under this user's secret key, bound to this
-        // component digest and engine: it is exactly what this user's gate wrote
-        // with `Component::serialize` for this component, for an engine with the
-        // same compatibility hash. Nobody without the key can produce such a file.
-        #[allow(unsafe_code)]
-        let component = unsafe { Component::deserialize(engine, body) };
-        match component {
+        match deserialize(engine, &file, body) {
             Ok(component) => Some(component),
             Err(e) => {
                 tracing::warn!(path = %path.display(), error = %e, "unusable cache entry; recompiling");
@@ -149,11 +166,46 @@ impl ComponentCache {
             .and_then(|body| {
                 let mut mac = self.mac(digest);
                 mac.update(&body);
-                write_atomically(&path, &mac.finalize().into_bytes(), &body)
+                // The tag goes last: the compiled code starts the file, as
+                // wasmtime maps it (see `deserialize`).
+                write_atomically(&path, &[&body, &mac.finalize().into_bytes()])
             });
         if let Err(e) = result {
             tracing::warn!(path = %path.display(), error = %e, "cannot write cache entry");
         }
+    }
+}
+
+/// Loads a verified entry. `body` is the verified bytes of `file` (all but the
+/// tag at its end). On Linux wasmtime maps the open file itself, through its
+/// descriptor: the same file, not whatever its name points to now; its code
+/// pages are then shared with the page cache instead of copied, and only those
+/// a call runs are read. Elsewhere, or if that fails (no `/proc`, a cache on a
+/// `noexec` mount), the verified bytes are copied.
+fn deserialize(engine: &Engine, file: &File, body: &[u8]) -> wasmtime::Result<Component> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let path = format!("/proc/self/fd/{}", file.as_raw_fd());
+        // SAFETY: the file's bytes verified under this user's secret key, bound
+        // to this component digest and engine: they are what this user's gate
+        // wrote with `Component::serialize`, for an engine with the same
+        // compatibility hash. Nobody without the key can produce such a file,
+        // and nobody but this user can write it (`read_entry`); gate never
+        // writes an entry in place (it renames a new file over it). The trailing
+        // tag lies past the sections wasmtime reads.
+        #[allow(unsafe_code)]
+        match unsafe { Component::deserialize_file(engine, &path) } {
+            Ok(component) => return Ok(component),
+            Err(e) => tracing::debug!(error = %e, "cannot map the cache entry; copying it"),
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = file;
+    // SAFETY: as above: `body` verified under this user's key.
+    #[allow(unsafe_code)]
+    unsafe {
+        Component::deserialize(engine, body)
     }
 }
 
@@ -176,11 +228,14 @@ fn refuse_key_inside(dir: &Path, key_path: &Path) -> Result<(), Refused> {
     Ok(())
 }
 
-fn write_atomically(path: &Path, tag: &[u8], body: &[u8]) -> std::io::Result<()> {
+/// Writes `parts` one after the other to a temporary file, then renames it into
+/// place: a reader never sees a half-written entry.
+pub(crate) fn write_atomically(path: &Path, parts: &[&[u8]]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut file = tempfile::NamedTempFile::new_in(dir)?;
-    file.write_all(tag)?;
-    file.write_all(body)?;
+    for part in parts {
+        file.write_all(part)?;
+    }
     file.as_file().sync_all()?;
     file.persist(path).map_err(|e| e.error)?;
     Ok(())

@@ -13,6 +13,11 @@ const TYPES_INTERFACE: &str = "gate:policy/types@";
 /// The versions this host runs, newest first.
 pub(crate) const SUPPORTED: &str = "0.2.0 and 0.1.0";
 
+/// A supported contract version by its name.
+pub(crate) fn known_version(version: &str) -> Option<&'static str> {
+    ["0.2.0", "0.1.0"].into_iter().find(|v| *v == version)
+}
+
 /// A component linked and checked against one version of the contract.
 pub(crate) enum ContractPre {
     /// `gate:policy@0.1.0`.

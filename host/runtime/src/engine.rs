@@ -221,6 +221,7 @@ pub fn evaluate_render(
         }
     }
 
+    load_code(runtime, &jobs);
     let results: Vec<(usize, usize, Result<Verdict, Error>)> = jobs
         .par_iter()
         .flat_map_iter(|job| {
@@ -265,6 +266,26 @@ pub fn evaluate_render(
         }
     }
     outcome
+}
+
+/// Loads the code of every policy with a job, in parallel, before any job runs:
+/// a policy whose description came from the cache is loaded only if the render
+/// holds something it judges. A load that fails is reported by each of the
+/// policy's jobs.
+fn load_code(runtime: &Runtime, jobs: &[Job<'_>]) {
+    let mut needed: Vec<&CompiledPolicy> = Vec::new();
+    for job in jobs {
+        let policy = job.bound.policy.as_ref();
+        if !policy.is_loaded() && !needed.iter().any(|p| std::ptr::eq(*p, policy)) {
+            needed.push(policy);
+        }
+    }
+    // One policy per task: each load is about a millisecond, and the workers
+    // that just encoded the tapes are still awake to take them.
+    needed.par_iter().with_max_len(1).for_each(|policy| {
+        // An error is kept by the policy and reported by every call.
+        let _ = policy.ensure_loaded(runtime);
+    });
 }
 
 /// Runs one batch. If the batch fails, each object is retried alone so that the

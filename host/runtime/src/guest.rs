@@ -41,6 +41,27 @@ const KEEP_RESIDENT_TABLE_BYTES: usize = 64 << 10;
 /// Linear memories one component may have; together they share its memory limit.
 const MEMORIES_PER_COMPONENT: u32 = 4;
 
+/// Core instances (and tables) one component may create: a policy built with
+/// the SDK has a handful; wasmtime's default is 10,000.
+const MAX_CORE_INSTANCES: usize = 1000;
+
+/// How the linear memory and tables of policy instances are allocated. Every
+/// limit holds with either: the memory limit is the store's, not the pool's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum InstanceAllocator {
+    /// Each instance maps its memory when it is created and unmaps it when it is
+    /// dropped; nothing is reserved up front. For a process that runs a render and
+    /// exits (the CLI, the Argo CD plugin): a pool costs more to set up and tear
+    /// down than such a run saves with it.
+    OnDemand,
+    /// Slots reserved once at start-up and reused by every instance: a map and an
+    /// unmap fewer per instance. For a process that keeps creating instances (the
+    /// admission webhook, the Flux controller); the default, as a runtime is
+    /// assumed to be long-lived unless its owner says otherwise.
+    #[default]
+    Pooling,
+}
+
 /// How the runtime is set up.
 #[derive(Debug, Clone, Default)]
 pub struct RuntimeConfig {
@@ -49,8 +70,11 @@ pub struct RuntimeConfig {
     /// The file of the key that authenticates cache entries (created on first
     /// use); `None` for `$XDG_CONFIG_HOME/gate/cache.key`. Never inside `cache_dir`.
     pub cache_key: Option<PathBuf>,
-    /// How many instances may run at once (defaults to the number of CPUs).
+    /// With the pooling allocator: how many instances run at once, which sizes
+    /// the pool (defaults to the number of CPUs).
     pub max_concurrency: Option<usize>,
+    /// How instances get their memory.
+    pub allocator: InstanceAllocator,
 }
 
 /// The policy host: an engine, a linker, and the component cache.
@@ -62,39 +86,22 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    /// Configures the engine: Cranelift, fuel, epoch interruption and the pooling
-    /// allocator, and links WASI with nothing granted.
+    /// Configures the engine: Cranelift, fuel, epoch interruption and the
+    /// instance allocator, and links WASI with nothing granted.
     pub fn new(config: RuntimeConfig) -> Result<Runtime> {
-        let concurrency = config
-            .max_concurrency
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
-            .max(1) as u32;
-        let mut pool = PoolingAllocationConfig::default();
-        // A few slots per worker: one instance runs per worker at a time, plus the
-        // loader's describe/validate calls.
-        let slots = concurrency * 4 + 8;
-        pool.total_component_instances(slots)
-            .total_core_instances(slots * 8)
-            .total_memories(slots)
-            .total_tables(slots * 2)
-            .max_memories_per_component(MEMORIES_PER_COMPONENT)
-            .max_memory_size(Limits::MAX_MEMORY_BYTES)
-            // A slot is reset for its next instance by rewriting, from the
-            // component's image, only the pages the last instance wrote (found
-            // with PAGEMAP_SCAN on Linux 6.7+), instead of unmapping them all
-            // and faulting each in again. Same fresh state, fewer syscalls and
-            // page faults per instance. Older kernels fall back to madvise.
-            .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
-            .table_keep_resident(KEEP_RESIDENT_TABLE_BYTES)
-            .pagemap_scan(wasmtime::Enabled::Auto);
-
         let mut wasm = Config::new();
         wasm.wasm_component_model(true)
             .consume_fuel(true)
             .epoch_interruption(true)
             .cranelift_opt_level(OptLevel::Speed)
-            .parallel_compilation(true)
-            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+            .parallel_compilation(true);
+        if config.allocator == InstanceAllocator::Pooling {
+            let concurrency = config
+                .max_concurrency
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+                .max(1) as u32;
+            wasm.allocation_strategy(InstanceAllocationStrategy::Pooling(pool(concurrency)));
+        }
         let engine = Engine::new(&wasm).map_err(Error::Engine)?;
 
         let mut linker = Linker::new(&engine);
@@ -190,6 +197,31 @@ impl Runtime {
         store.epoch_deadline_trap();
         Ok(store)
     }
+}
+
+/// The pooling allocator's slots: a few per worker, as one instance runs per
+/// worker at a time, plus the loader's describe and validate calls.
+fn pool(concurrency: u32) -> PoolingAllocationConfig {
+    let slots = concurrency * 4 + 8;
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(slots)
+        .total_core_instances(slots * 8)
+        .total_memories(slots)
+        .total_tables(slots * 2)
+        // Calls are synchronous: no fiber stacks (the default reserves 1000, each
+        // with a guard page to protect, at start-up).
+        .total_stacks(0)
+        .max_memories_per_component(MEMORIES_PER_COMPONENT)
+        .max_memory_size(Limits::MAX_MEMORY_BYTES)
+        // A slot is reset for its next instance by rewriting, from the
+        // component's image, only the pages the last instance wrote (found with
+        // PAGEMAP_SCAN on Linux 6.7+), instead of unmapping them all and
+        // faulting each in again. Same fresh state, fewer syscalls and page
+        // faults per instance. Older kernels fall back to madvise.
+        .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
+        .table_keep_resident(KEEP_RESIDENT_TABLE_BYTES)
+        .pagemap_scan(wasmtime::Enabled::Auto);
+    pool
 }
 
 /// Replaces the two functions of `wasi:io/poll` that wait (`poll` and
@@ -317,6 +349,20 @@ impl ResourceLimiter for MemoryLimiter {
     ) -> wasmtime::Result<bool> {
         Ok(desired <= 100_000)
     }
+
+    /// The pooling allocator caps memories per component; so does this, for
+    /// every allocator: each memory reserves its own address space.
+    fn memories(&self) -> usize {
+        MEMORIES_PER_COMPONENT as usize
+    }
+
+    fn instances(&self) -> usize {
+        MAX_CORE_INSTANCES
+    }
+
+    fn tables(&self) -> usize {
+        MAX_CORE_INSTANCES
+    }
 }
 
 /// Policies see a clock stopped at the epoch: time cannot change a verdict.
@@ -404,9 +450,17 @@ mod tests {
           (core instance (instantiate $c)))
     "#;
 
-    fn instantiate(runtime: &Runtime, memory_mib: usize) -> (wasmtime::Result<()>, bool) {
-        let bytes = wat::parse_str(THREE_MEMORIES).unwrap();
-        let component = Component::new(&runtime.engine, bytes).unwrap();
+    fn instantiate(
+        runtime: &Runtime,
+        wat: &str,
+        memory_mib: usize,
+    ) -> (wasmtime::Result<()>, bool) {
+        let bytes = wat::parse_str(wat).unwrap();
+        // The pooling allocator refuses some components when they are compiled.
+        let component = match Component::new(&runtime.engine, bytes) {
+            Ok(component) => component,
+            Err(error) => return (Err(error), false),
+        };
         let limits = Limits {
             memory_bytes: memory_mib << 20,
             ..Limits::default()
@@ -416,19 +470,60 @@ mod tests {
         (result, store.data().limiter.hit)
     }
 
+    const ALLOCATORS: [InstanceAllocator; 2] =
+        [InstanceAllocator::OnDemand, InstanceAllocator::Pooling];
+
+    fn runtime(allocator: InstanceAllocator) -> Runtime {
+        Runtime::new(RuntimeConfig {
+            allocator,
+            ..RuntimeConfig::default()
+        })
+        .unwrap()
+    }
+
     #[test]
     fn the_memory_limit_holds_for_every_memory_of_a_component_together() {
-        let runtime = Runtime::new(RuntimeConfig::default()).unwrap();
-        // Each memory (8 MiB) is under 16 MiB; together (24 MiB) they are over.
-        let (result, hit) = instantiate(&runtime, 16);
-        assert!(hit, "the limiter must count the memories together");
-        assert!(
-            result
-                .unwrap_err()
-                .downcast_ref::<MemoryLimitHit>()
-                .is_some()
-        );
-        let (result, hit) = instantiate(&runtime, 24);
-        assert!(result.is_ok() && !hit, "24 MiB holds all three");
+        for allocator in ALLOCATORS {
+            let runtime = runtime(allocator);
+            // Each memory (8 MiB) is under 16 MiB; together (24 MiB) they are over.
+            let (result, hit) = instantiate(&runtime, THREE_MEMORIES, 16);
+            assert!(
+                hit,
+                "{allocator:?}: the limiter must count the memories together"
+            );
+            assert!(
+                result
+                    .unwrap_err()
+                    .downcast_ref::<MemoryLimitHit>()
+                    .is_some()
+            );
+            let (result, hit) = instantiate(&runtime, THREE_MEMORIES, 24);
+            assert!(
+                result.is_ok() && !hit,
+                "{allocator:?}: 24 MiB holds all three"
+            );
+        }
+    }
+
+    #[test]
+    fn a_component_has_at_most_four_memories_whatever_the_allocator() {
+        let memories = |n: usize| {
+            let modules: String = (0..n)
+                .map(|i| {
+                    format!("(core module $m{i} (memory 0)) (core instance (instantiate $m{i}))")
+                })
+                .collect();
+            format!("(component {modules})")
+        };
+        for allocator in ALLOCATORS {
+            let runtime = runtime(allocator);
+            let (four, _) = instantiate(&runtime, &memories(4), 1);
+            assert!(four.is_ok(), "{allocator:?}: {four:?}");
+            let (five, _) = instantiate(&runtime, &memories(5), 1);
+            assert!(
+                five.is_err(),
+                "{allocator:?}: a fifth memory must be refused"
+            );
+        }
     }
 }

@@ -9,9 +9,12 @@ use gate_core::report::{Control, PolicyInfo, Severity, Violation};
 use gate_core::selector::KindSelector;
 use gate_core::{Admission, Operation};
 use sha2::{Digest, Sha256};
+use std::borrow::Cow;
+use std::sync::OnceLock;
 use wasmtime::{Store, Trap};
 
-/// A policy component, compiled and linked, ready to instantiate.
+/// A policy component: what it says about itself, and its code, compiled and
+/// linked (at once, or on its first call: see [`CompiledPolicy::open`]).
 pub struct CompiledPolicy {
     /// What it says about itself.
     pub info: PolicyInfo,
@@ -19,9 +22,28 @@ pub struct CompiledPolicy {
     pub digest: String,
     /// Where it came from, for messages.
     pub source: String,
-    /// Whether it was loaded from the precompiled cache.
+    /// Whether its code or its description came from the cache.
     pub from_cache: bool,
-    pre: ContractPre,
+    /// The `gate:policy` version it implements.
+    contract: &'static str,
+    code: Code,
+}
+
+/// A component's code, loaded at most once: from the bytes kept here, on the
+/// first call that needs it.
+struct Code {
+    bytes: Cow<'static, [u8]>,
+    /// The linked component, or why it could not be loaded.
+    pre: OnceLock<Result<ContractPre, String>>,
+}
+
+impl Code {
+    fn loaded(pre: ContractPre) -> Code {
+        Code {
+            bytes: Cow::Borrowed(&[]),
+            pre: OnceLock::from(Ok(pre)),
+        }
+    }
 }
 
 /// What a policy is told besides its objects: the cluster and, at admission, the
@@ -143,29 +165,115 @@ impl CompiledPolicy {
         limits: &Limits,
     ) -> Result<CompiledPolicy> {
         let digest = digest.map_or_else(|| digest_of(bytes), str::to_owned);
-        let load_error = |detail: String| Error::Load {
-            policy: source.to_owned(),
-            detail,
+        let (pre, from_cache) = load_code(runtime, source, &digest, bytes)?;
+        Self::described(
+            runtime,
+            source,
+            digest,
+            Code::loaded(pre),
+            from_cache,
+            limits,
+        )
+    }
+
+    /// [`CompiledPolicy::load`], except that when the cache holds this
+    /// component's description (recorded under the same limits by this build of
+    /// gate) the component is not asked again, and its code is loaded on its
+    /// first call: a run whose render holds nothing the policy targets never
+    /// loads it. `bytes` are kept for that.
+    pub fn open(
+        runtime: &Runtime,
+        source: &str,
+        bytes: Cow<'static, [u8]>,
+        digest: Option<&str>,
+        limits: &Limits,
+    ) -> Result<CompiledPolicy> {
+        let digest = digest.map_or_else(|| digest_of(&bytes), str::to_owned);
+        if let Some(cache) = &runtime.cache
+            && let Some((contract, info)) = cache.load_description(&digest, limits)
+        {
+            tracing::debug!(%digest, policy = %info.name, "description read from cache");
+            return Ok(CompiledPolicy {
+                info,
+                digest,
+                source: source.to_owned(),
+                from_cache: true,
+                contract,
+                code: Code {
+                    bytes,
+                    pre: OnceLock::new(),
+                },
+            });
+        }
+        let (pre, from_cache) = load_code(runtime, source, &digest, &bytes)?;
+        Self::described(
+            runtime,
+            source,
+            digest,
+            Code::loaded(pre),
+            from_cache,
+            limits,
+        )
+    }
+
+    /// Asks a loaded component to describe itself, and records the answer.
+    fn described(
+        runtime: &Runtime,
+        source: &str,
+        digest: String,
+        code: Code,
+        from_cache: bool,
+        limits: &Limits,
+    ) -> Result<CompiledPolicy> {
+        let contract = match code.pre.get() {
+            Some(Ok(pre)) => pre.version(),
+            _ => "",
         };
-        let (component, from_cache) = runtime.component(&digest, bytes).map_err(|e| match e {
-            Error::Load { detail, .. } => load_error(detail),
-            other => other,
-        })?;
-        let pre = runtime.prepare(&component).map_err(load_error)?;
         let mut policy = CompiledPolicy {
             info: placeholder_info(),
             digest,
             source: source.to_owned(),
             from_cache,
-            pre,
+            contract,
+            code,
         };
         policy.info = policy.describe(runtime, limits)?;
+        if let Some(cache) = &runtime.cache {
+            cache.store_description(&policy.digest, limits, policy.contract, &policy.info);
+        }
         Ok(policy)
+    }
+
+    /// Loads the component's code now if it is not loaded yet. Calls load it
+    /// when they need it; a front door that wants no first-call delay, or the
+    /// engine before a parallel evaluation, calls this first.
+    pub fn ensure_loaded(&self, runtime: &Runtime) -> Result<()> {
+        self.prepared(runtime).map(drop)
+    }
+
+    /// Whether the component's code is loaded.
+    pub fn is_loaded(&self) -> bool {
+        self.code.pre.get().is_some_and(Result::is_ok)
+    }
+
+    fn prepared(&self, runtime: &Runtime) -> Result<&ContractPre> {
+        let pre = self.code.pre.get_or_init(|| {
+            load_code(runtime, &self.source, &self.digest, &self.code.bytes)
+                .map(|(pre, _)| pre)
+                .map_err(|e| match e {
+                    Error::Load { detail, .. } => detail,
+                    other => other.to_string(),
+                })
+        });
+        pre.as_ref().map_err(|detail| Error::Load {
+            policy: self.label().to_owned(),
+            detail: detail.clone(),
+        })
     }
 
     /// The version of the `gate:policy` contract the component implements.
     pub fn contract_version(&self) -> &'static str {
-        self.pre.version()
+        self.contract
     }
 
     /// The name errors use: the policy's own name once known, else its source.
@@ -224,9 +332,19 @@ impl CompiledPolicy {
         limits: &Limits,
         settings: &str,
     ) -> Result<()> {
+        if let Some(cache) = &runtime.cache
+            && cache.settings_accepted(&self.digest, limits, settings)
+        {
+            return Ok(());
+        }
         let outcome = self.call(runtime, limits, 0, |policy, store| {
             policy.validate_settings(store, settings)
         })?;
+        if outcome.is_ok()
+            && let Some(cache) = &runtime.cache
+        {
+            cache.store_settings_accepted(&self.digest, limits, settings);
+        }
         outcome.map_err(|errors| Error::Settings {
             policy: self.label().to_owned(),
             problems: errors
@@ -323,9 +441,9 @@ impl CompiledPolicy {
         objects: usize,
         f: impl FnOnce(&ContractInstance, &mut Store<GuestState>) -> wasmtime::Result<T>,
     ) -> Result<T> {
+        let pre = self.prepared(runtime)?;
         let mut store = runtime.store(limits, objects)?;
-        let result = self
-            .pre
+        let result = pre
             .instantiate(&mut store)
             .and_then(|policy| f(&policy, &mut store));
         result.map_err(|e| self.failure(e, &store, limits, objects))
@@ -402,6 +520,26 @@ impl CompiledPolicy {
         };
         Error::Trap { policy, detail }
     }
+}
+
+/// Compiles a component (or loads it from the cache) and links it; returns it
+/// with whether it came from the cache.
+fn load_code(
+    runtime: &Runtime,
+    source: &str,
+    digest: &str,
+    bytes: &[u8],
+) -> Result<(ContractPre, bool)> {
+    let load_error = |detail: String| Error::Load {
+        policy: source.to_owned(),
+        detail,
+    };
+    let (component, from_cache) = runtime.component(digest, bytes).map_err(|e| match e {
+        Error::Load { detail, .. } => load_error(detail),
+        other => other,
+    })?;
+    let pre = runtime.prepare(&component).map_err(load_error)?;
+    Ok((pre, from_cache))
 }
 
 /// What wasmtime says when a call returns more than its hostcall fuel allows.

@@ -121,11 +121,20 @@ impl ServeArgs {
             label: self.bundle.to_string(),
             watched,
             load: Box::new(move || {
-                // The engine reports a chain of context: keep all of it.
-                modules.load(&runtime, &bundle).map_err(|e| Error::Bundle {
+                let failed = |detail: String| Error::Bundle {
                     bundle: bundle.to_string(),
-                    detail: format!("{e:#}"),
-                })
+                    detail,
+                };
+                // The engine reports a chain of context: keep all of it.
+                let loaded = modules
+                    .load(&runtime, &bundle)
+                    .map_err(|e| failed(format!("{e:#}")))?;
+                // Ready means every policy can run: its code is loaded before
+                // the bundle is served, not on the first request.
+                loaded
+                    .load_code(&runtime)
+                    .map_err(|e| failed(e.to_string()))?;
+                Ok(loaded)
             }),
         }
     }
