@@ -275,24 +275,21 @@ fn a_million_empty_violations_exceed_the_output_limit() {
 fn a_reused_instance_slot_remembers_nothing() {
     use gate_engine::loader::{BundleRef, LocalResolver, load_bundle};
     use gate_engine::{EvaluateOptions, evaluate, sources};
-    use gate_runtime::{Runtime, RuntimeConfig};
+    use gate_runtime::{InstanceAllocator, Runtime, RuntimeConfig};
 
     let dir = setup("hostile-remember", "{}");
-    let runtime = Runtime::new(RuntimeConfig::default()).expect("pooling runtime");
+    let runtime = Runtime::new(RuntimeConfig {
+        allocator: InstanceAllocator::Pooling,
+        ..RuntimeConfig::default()
+    })
+    .expect("pooling runtime");
     let bundle = load_bundle(
         &runtime,
         &BundleRef::File(dir.path().join("bundle.yaml")),
         &LocalResolver,
     )
     .expect("bundle");
-    let options = EvaluateOptions {
-        default_namespace: None,
-        now: chrono::Utc::now(),
-        context: Default::default(),
-        admission: None,
-        deadline: None,
-        running: None,
-    };
+    let options = EvaluateOptions::default();
     let messages = |report: &gate_core::report::Report| -> Vec<String> {
         report
             .results

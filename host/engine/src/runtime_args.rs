@@ -47,11 +47,17 @@ impl RuntimeArgs {
     /// that keeps creating instances (the webhook) takes
     /// [`InstanceAllocator::Pooling`].
     pub fn runtime_with(&self, allocator: InstanceAllocator) -> anyhow::Result<Runtime> {
-        Ok(Runtime::new(RuntimeConfig {
+        Ok(Runtime::new(self.config(allocator))?)
+    }
+
+    /// The runtime's configuration from these options, for a front door that
+    /// starts the runtime itself and reports its own error.
+    pub fn config(&self, allocator: InstanceAllocator) -> RuntimeConfig {
+        RuntimeConfig {
             cache_dir: self.cache_dir(),
             cache_key: self.cache_key.clone(),
             allocator,
             ..RuntimeConfig::default()
-        })?)
+        }
     }
 }

@@ -10,7 +10,7 @@ use gate_engine::ModuleArgs;
 use gate_engine::loader::BundleRef;
 use gate_engine::oci_resolver::TRUST_POLICY_FILES;
 use gate_engine::runtime_args::RuntimeArgs;
-use gate_runtime::{Runtime, RuntimeConfig};
+use gate_runtime::{InstanceAllocator, Runtime};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -66,12 +66,9 @@ impl ServeArgs {
     /// Starts the loader, then serves until SIGTERM.
     pub fn run(self) -> Result<()> {
         let runtime = Arc::new(
-            Runtime::new(RuntimeConfig {
-                cache_dir: self.runtime.cache_dir(),
-                cache_key: self.runtime.cache_key.clone(),
-                ..RuntimeConfig::default()
-            })
-            .map_err(Error::PolicyRuntime)?,
+            // Every request creates instances: a pool pays for itself.
+            Runtime::new(self.runtime.config(InstanceAllocator::Pooling))
+                .map_err(Error::PolicyRuntime)?,
         );
         let state = Arc::new(AppState::new(
             runtime.clone(),
