@@ -49,20 +49,20 @@ fn bound(runtime: &Runtime, name: &str) -> BoundPolicy {
 }
 
 fn pod(name: &str, labels: serde_json::Value) -> Resource {
-    Resource {
-        origin: Origin {
+    Resource::new(
+        Origin {
             file: "pods.yaml".into(),
             document: 0,
             line: 1,
             item: None,
         },
-        object: serde_json::json!({
+        serde_json::json!({
             "apiVersion": "v1",
             "kind": "Pod",
             "metadata": {"name": name, "namespace": "apps", "labels": labels},
             "spec": {"containers": [{"name": "a", "image": "a"}]},
         }),
-    }
+    )
 }
 
 fn judge(

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::borrow::Cow;
 
 /// Where an object came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -32,8 +33,22 @@ impl std::fmt::Display for Origin {
 pub struct Resource {
     /// Where it came from.
     pub origin: Origin,
-    /// The object as parsed.
+    /// The object as parsed; after [`Resource::slim`], only its `apiVersion`,
+    /// `kind` and `metadata` (what reports and the choice of policies read).
     pub object: Value,
+    /// What policies read of the object: see [`Body`].
+    body: Body,
+}
+
+/// Where the whole object a policy reads is.
+#[derive(Debug, Clone)]
+enum Body {
+    /// In `object`.
+    Parsed,
+    /// Encoded as a tape (the object as written), `object` slimmed.
+    Encoded(Vec<u8>),
+    /// Nowhere: `object` slimmed, and no policy of the run reads this kind.
+    Dropped,
 }
 
 /// The operation of an admission request.
@@ -83,6 +98,60 @@ pub struct ObjectRef {
 }
 
 impl Resource {
+    /// An object read from `origin`.
+    pub fn new(origin: Origin, object: Value) -> Resource {
+        Resource {
+            origin,
+            object,
+            body: Body::Parsed,
+        }
+    }
+
+    /// Keeps of `object` only its `apiVersion`, `kind` and `metadata`: enough for
+    /// reports, exceptions and choosing the policies that judge it. When `encode`,
+    /// the whole object is first encoded as a tape for the policies (see
+    /// [`Resource::judged_tape`]), a fraction of the size of the parsed tree;
+    /// otherwise no policy can read it any more. A loader calls this per file, so
+    /// that a large render's parsed trees never all live at once. A front door that
+    /// hands the objects on after judging them (Argo CD, Flux) must not.
+    pub fn slim(&mut self, encode: bool) {
+        if !matches!(self.body, Body::Parsed) {
+            return;
+        }
+        if !self.object.is_object() {
+            // Not a mapping (never an object the loaders keep): nothing to slim.
+            return;
+        }
+        self.body = if encode {
+            Body::Encoded(gate_tape::encode(&self.object))
+        } else {
+            Body::Dropped
+        };
+        if let Value::Object(object) = &mut self.object {
+            object.retain(|key, _| matches!(key.as_str(), "apiVersion" | "kind" | "metadata"));
+        }
+    }
+
+    /// The whole object as policies see it in a run with this default namespace
+    /// (`metadata.namespace` set to the assumed namespace, if one is), as a tape;
+    /// `None` when it was slimmed without being encoded (no policy of the run
+    /// was to read it).
+    pub fn judged_tape(&self, default_namespace: Option<&str>) -> Option<Cow<'_, [u8]>> {
+        let assumed = self.assumed_namespace(default_namespace);
+        match (&self.body, assumed) {
+            (Body::Parsed, _) => Some(Cow::Owned(gate_tape::encode(
+                &self.as_judged(default_namespace),
+            ))),
+            (Body::Encoded(tape), None) => Some(Cow::Borrowed(tape)),
+            (Body::Encoded(tape), Some(namespace)) => {
+                let mut object = gate_tape::to_json(gate_tape::root(tape).ok()?);
+                set_namespace(&mut object, namespace);
+                Some(Cow::Owned(gate_tape::encode(&object)))
+            }
+            (Body::Dropped, _) => None,
+        }
+    }
+
     /// `apiVersion`.
     pub fn api_version(&self) -> &str {
         self.object["apiVersion"].as_str().unwrap_or_default()
@@ -153,25 +222,13 @@ impl Resource {
 
     /// The object as policies see it: with `metadata.namespace` set to the
     /// assumed namespace when there is one. The user's file is never touched.
-    pub fn as_judged(&self, default_namespace: Option<&str>) -> std::borrow::Cow<'_, Value> {
+    pub(crate) fn as_judged(&self, default_namespace: Option<&str>) -> Cow<'_, Value> {
         let Some(namespace) = self.assumed_namespace(default_namespace) else {
-            return std::borrow::Cow::Borrowed(&self.object);
+            return Cow::Borrowed(&self.object);
         };
         let mut object = self.object.clone();
-        if let Some(root) = object.as_object_mut() {
-            let metadata = root
-                .entry("metadata")
-                .or_insert_with(|| Value::Object(serde_json::Map::new()));
-            if metadata.is_null() {
-                *metadata = Value::Object(serde_json::Map::new());
-            }
-            // A metadata that is not a mapping is left as written: the policies
-            // judge it as it is, and the API server would reject it.
-            if let Some(metadata) = metadata.as_object_mut() {
-                metadata.insert("namespace".into(), Value::String(namespace.to_owned()));
-            }
-        }
-        std::borrow::Cow::Owned(object)
+        set_namespace(&mut object, namespace);
+        Cow::Owned(object)
     }
 
     /// A reference for reports.
@@ -192,6 +249,23 @@ impl Resource {
         ObjectRef {
             assumed_namespace: self.assumed_namespace(default_namespace).map(str::to_owned),
             ..self.object_ref()
+        }
+    }
+}
+
+/// Sets `metadata.namespace`, creating `metadata` if it is missing or null.
+fn set_namespace(object: &mut Value, namespace: &str) {
+    if let Some(root) = object.as_object_mut() {
+        let metadata = root
+            .entry("metadata")
+            .or_insert_with(|| Value::Object(serde_json::Map::new()));
+        if metadata.is_null() {
+            *metadata = Value::Object(serde_json::Map::new());
+        }
+        // A metadata that is not a mapping is left as written: the policies
+        // judge it as it is, and the API server would reject it.
+        if let Some(metadata) = metadata.as_object_mut() {
+            metadata.insert("namespace".into(), Value::String(namespace.to_owned()));
         }
     }
 }
@@ -308,15 +382,15 @@ mod tests {
     use super::*;
 
     fn resource(yaml: serde_json::Value) -> Resource {
-        Resource {
-            origin: Origin {
+        Resource::new(
+            Origin {
                 file: "f.yaml".into(),
                 document: 0,
                 line: 1,
                 item: None,
             },
-            object: yaml,
-        }
+            yaml,
+        )
     }
 
     #[test]
@@ -370,5 +444,58 @@ mod tests {
                 "{object}"
             );
         }
+    }
+
+    #[test]
+    fn a_slimmed_object_keeps_what_reports_read_and_policies_read_it_whole() {
+        let whole = serde_json::json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "labels": {"app": "web"}},
+            "spec": {"replicas": 2, "template": {"spec": {"containers": [{"name": "c", "image": "i"}]}}},
+            "status": {"x": 1.5},
+        });
+        let parsed = resource(whole.clone());
+        let mut slim = resource(whole.clone());
+        slim.slim(true);
+        assert_eq!(
+            slim.object,
+            serde_json::json!({
+                "apiVersion": "apps/v1", "kind": "Deployment",
+                "metadata": {"name": "web", "labels": {"app": "web"}},
+            })
+        );
+        assert_eq!(
+            slim.object_ref_in(Some("team")),
+            parsed.object_ref_in(Some("team"))
+        );
+        // Policies read the whole object, with or without an assumed namespace.
+        for namespace in [None, Some("team")] {
+            let tape = slim.judged_tape(namespace).unwrap();
+            assert_eq!(
+                tape,
+                parsed.judged_tape(namespace).unwrap(),
+                "{namespace:?}"
+            );
+            let read = gate_tape::to_json(gate_tape::root(&tape).unwrap());
+            assert_eq!(read["spec"], whole["spec"]);
+            assert_eq!(
+                read["metadata"]["namespace"],
+                namespace.map_or(Value::Null, Value::from)
+            );
+        }
+        // Slimming twice changes nothing.
+        slim.slim(false);
+        assert!(slim.judged_tape(None).is_some());
+    }
+
+    #[test]
+    fn an_object_slimmed_without_encoding_gives_policies_nothing_to_read() {
+        let mut slim = resource(serde_json::json!({
+            "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"k": "v"}
+        }));
+        slim.slim(false);
+        assert_eq!(slim.object.get("data"), None);
+        assert_eq!(slim.judged_tape(None), None);
+        assert_eq!(slim.judged_tape(Some("team")), None);
     }
 }

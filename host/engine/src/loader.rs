@@ -5,6 +5,7 @@ use crate::builtin;
 use anyhow::{Context, Result, anyhow, bail};
 use gate_core::bundle::{Bundle, Mode, ModuleRef, PolicyEntry};
 use gate_core::report::{Notice, PolicyRun};
+use gate_core::selector::KindSelector;
 use gate_runtime::{BoundPolicy, CompiledPolicy, Limits, Runtime};
 use rayon::prelude::*;
 use std::borrow::Cow;
@@ -170,6 +171,22 @@ impl LoadedBundle {
         self.policies
             .iter()
             .try_for_each(|bound| bound.policy.ensure_loaded(runtime))
+    }
+
+    /// The kinds some policy of the bundle reads, to judge them or to see them
+    /// beside the objects it judges: what a loader that slims objects must keep
+    /// whole for the policies (see [`LoadOptions::slim`](crate::sources::LoadOptions::slim)).
+    pub fn read_kinds(&self) -> Vec<KindSelector> {
+        let mut kinds: Vec<KindSelector> = Vec::new();
+        for bound in &self.policies {
+            let info = &bound.policy.info;
+            for kind in info.targets.iter().chain(&info.inventory) {
+                if !kinds.contains(kind) {
+                    kinds.push(kind.clone());
+                }
+            }
+        }
+        kinds
     }
 
     /// Runs every policy in audit mode: violations become warnings and deny

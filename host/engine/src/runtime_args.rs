@@ -4,6 +4,10 @@ use clap::Args;
 use gate_runtime::{InstanceAllocator, Runtime, RuntimeConfig};
 use std::path::PathBuf;
 
+/// The size of render (bytes of input) from which a one-shot run pools its
+/// instances (see [`RuntimeArgs::runtime_for`]): about four batches of objects.
+pub const POOLED_FROM: u64 = 1 << 20;
+
 /// Options of the policy runtime, shared by every command that runs policies.
 #[derive(Debug, Clone, Args)]
 pub struct RuntimeArgs {
@@ -41,6 +45,19 @@ impl RuntimeArgs {
     /// are allocated on demand.
     pub fn runtime(&self) -> anyhow::Result<Runtime> {
         self.runtime_with(InstanceAllocator::OnDemand)
+    }
+
+    /// Starts the runtime for a run that judges one render of `input_bytes`
+    /// bytes and exits: instances allocated on demand for a small render, where
+    /// setting up a pool costs more than it saves; a pool of reused slots for a
+    /// render of more than [`POOLED_FROM`] bytes, whose hundreds of instances
+    /// would otherwise each map and unmap their memory.
+    pub fn runtime_for(&self, input_bytes: u64) -> anyhow::Result<Runtime> {
+        self.runtime_with(if input_bytes > POOLED_FROM {
+            InstanceAllocator::Pooling
+        } else {
+            InstanceAllocator::OnDemand
+        })
     }
 
     /// Starts the runtime with the allocator of choice: a long-running front door

@@ -3,6 +3,7 @@
 use gate_core::Resource;
 use gate_core::manifest::{self, Format, Parsed, Skipped};
 use gate_core::report::{ErrorEntry, ErrorKind, InputDigest, Notice};
+use gate_core::selector::{KindSelector, any_matches};
 use rayon::prelude::*;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -12,16 +13,24 @@ use std::path::{Path, PathBuf};
 pub const DEFAULT_MAX_INPUT_SIZE: u64 = 64 << 20;
 
 /// How inputs are read.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct LoadOptions {
     /// The largest file or stdin stream read, in bytes; a larger one is an error.
     pub max_input_size: u64,
+    /// For a run that judges the render and hands no object on (`gate check`):
+    /// each file's objects are slimmed as soon as it is parsed (see
+    /// [`Resource::slim`]), those of these kinds encoded for the policies first
+    /// (see [`LoadedBundle::read_kinds`](crate::loader::LoadedBundle::read_kinds)),
+    /// so that the parsed trees of a large render never all live at once. `None`
+    /// keeps every object whole.
+    pub slim: Option<Vec<KindSelector>>,
 }
 
 impl Default for LoadOptions {
     fn default() -> Self {
         LoadOptions {
             max_input_size: DEFAULT_MAX_INPUT_SIZE,
+            slim: None,
         }
     }
 }
@@ -60,37 +69,71 @@ pub fn load(paths: &[PathBuf]) -> Loaded {
 /// for stdin. Files are parsed in parallel; the result keeps the order of the
 /// inputs and, within a directory, sorted paths.
 pub fn load_with(paths: &[PathBuf], options: &LoadOptions) -> Loaded {
-    let mut inputs = Vec::new();
-    let mut loaded = Loaded::default();
-    for path in paths {
-        if path.as_os_str() == "-" {
-            inputs.push(Input::Stdin);
-        } else if path.is_dir() {
-            walk(path, &mut inputs, &mut loaded);
-        } else if path.exists() {
-            // Named explicitly: read it whatever its extension, through a link too.
-            inputs.push(Input::File(path.clone()));
-        } else {
-            loaded
-                .errors
-                .push(file_error(path, "no such file or directory".into()));
-        }
-    }
-    let parsed: Vec<_> = inputs
-        .par_iter()
-        .map(|input| read_input(input, options))
-        .collect();
-    for (digest, result) in parsed {
-        loaded.inputs.extend(digest);
-        match result {
-            Ok(p) => {
-                loaded.resources.extend(p.resources);
-                loaded.skipped.extend(p.skipped);
+    Inputs::find(paths).load(options)
+}
+
+/// The inputs named by paths, found but not read yet: a caller can size its
+/// work by them (see [`Inputs::size`]) before reading.
+pub struct Inputs {
+    inputs: Vec<Input>,
+    /// What finding them reported: missing paths, unreadable directories,
+    /// links not followed.
+    found: Loaded,
+}
+
+impl Inputs {
+    /// Finds the inputs as [`load_with`] reads them.
+    pub fn find(paths: &[PathBuf]) -> Inputs {
+        let mut inputs = Vec::new();
+        let mut found = Loaded::default();
+        for path in paths {
+            if path.as_os_str() == "-" {
+                inputs.push(Input::Stdin);
+            } else if path.is_dir() {
+                walk(path, &mut inputs, &mut found);
+            } else if path.exists() {
+                // Named explicitly: read it whatever its extension, through a link too.
+                inputs.push(Input::File(path.clone()));
+            } else {
+                found
+                    .errors
+                    .push(file_error(path, "no such file or directory".into()));
             }
-            Err(e) => loaded.errors.push(*e),
         }
+        Inputs { inputs, found }
     }
-    loaded
+
+    /// The bytes of the files found, as they stand now (stdin counts for none).
+    pub fn size(&self) -> u64 {
+        self.inputs
+            .iter()
+            .filter_map(|input| match input {
+                Input::File(path) => std::fs::metadata(path).ok().map(|m| m.len()),
+                Input::Stdin => None,
+            })
+            .sum()
+    }
+
+    /// Reads and parses every input, in parallel.
+    pub fn load(self, options: &LoadOptions) -> Loaded {
+        let mut loaded = self.found;
+        let parsed: Vec<_> = self
+            .inputs
+            .par_iter()
+            .map(|input| read_input(input, options))
+            .collect();
+        for (digest, result) in parsed {
+            loaded.inputs.extend(digest);
+            match result {
+                Ok(p) => {
+                    loaded.resources.extend(p.resources);
+                    loaded.skipped.extend(p.skipped);
+                }
+                Err(e) => loaded.errors.push(*e),
+            }
+        }
+        loaded
+    }
 }
 
 /// Parses text that did not come from a file (an HTTP body, a plugin's input).
@@ -200,9 +243,19 @@ fn read_input(
         Err(e) => return (None, Err(e)),
     };
     let read = Some(digest(&name, &bytes));
+    // Slimmed document by document, as the stream is parsed.
+    let slim = |resource: &mut Resource| {
+        if let Some(kinds) = &options.slim {
+            let (group, version) = resource.group_version();
+            let read = any_matches(kinds, group, version, resource.kind());
+            resource.slim(read);
+        }
+    };
     let parsed = String::from_utf8(bytes)
         .map_err(|e| Box::new(file_error(Path::new(&name), format!("not UTF-8: {e}"))))
-        .and_then(|text| manifest::parse(&name, &text).map_err(|e| Box::new(syntax_error(e))));
+        .and_then(|text| {
+            manifest::parse_with(&name, &text, slim).map_err(|e| Box::new(syntax_error(e)))
+        });
     (read, parsed)
 }
 

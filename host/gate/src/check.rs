@@ -8,6 +8,7 @@ use gate_core::report::RunContext;
 use gate_engine::evaluate::{EvaluateOptions, evaluate};
 use gate_engine::loader::BundleRef;
 use gate_engine::output::{OutputFormat, render};
+use gate_engine::sources::{Inputs, LoadOptions};
 use gate_engine::{ModuleArgs, RuntimeArgs};
 use std::io::Write;
 use std::path::PathBuf;
@@ -84,14 +85,15 @@ impl CheckArgs {
             // Only a record asks Git: reports stay the same from one commit to the next.
             attester.as_ref().and_then(|_| git_revision(&self.paths))
         });
-        let runtime = self.runtime.runtime()?;
+        let inputs = Inputs::find(&self.paths);
+        let runtime = self.runtime.runtime_for(inputs.size())?;
         let bundle = self.modules.load(&runtime, &self.bundle)?;
-        let render_input = gate_engine::sources::load_with(
-            &self.paths,
-            &gate_engine::sources::LoadOptions {
-                max_input_size: self.max_input_size,
-            },
-        );
+        // Nothing is handed on after judging: each file's objects keep only what
+        // the report and the bundle's policies read.
+        let render_input = inputs.load(&LoadOptions {
+            max_input_size: self.max_input_size,
+            slim: Some(bundle.read_kinds()),
+        });
         let options = EvaluateOptions {
             default_namespace: self.namespace.clone(),
             now: self.now.unwrap_or_else(Utc::now),
@@ -119,6 +121,11 @@ impl CheckArgs {
                 stdout.flush()?;
             }
         }
+        // The process ends here: unmapping every policy's code and the engine
+        // would cost a one-object check more than judging the object, and the
+        // kernel frees it all at exit anyway.
+        std::mem::forget(bundle);
+        std::mem::forget(runtime);
         Ok(ExitCode::from(report.decision.exit_code()))
     }
 }

@@ -1,7 +1,7 @@
 //! The secret that authenticates precompiled cache entries.
 //!
 //! Loading a cache entry runs native code, so gate only loads entries it wrote
-//! itself: each carries an HMAC-SHA256 under a key that lives outside the cache
+//! itself: each carries a MAC (keyed BLAKE3) under a key that lives outside the cache
 //! (by default `$XDG_CONFIG_HOME/gate/cache.key`), where a shared, restored or
 //! tampered cache directory cannot bring one along. The key is 32 random bytes,
 //! created on first use, in a file of mode 0600; a key file that another user can

@@ -20,7 +20,6 @@
 use crate::cache::ComponentCache;
 use crate::limits::Limits;
 use gate_core::report::PolicyInfo;
-use hmac::Mac;
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 
@@ -117,14 +116,16 @@ impl ComponentCache {
             .chain_update(b"\0")
             .chain_update(self.engine_key.as_bytes())
             .chain_update(self.key_id())
+            // The MAC's scheme: records of an older gate are never read.
+            .chain_update(b"\0blake3-mac-v1")
             .finalize();
         self.dir
             .join(format!("{}.{}", hex::encode(name), record.name()))
     }
 
-    fn record_mac(&self, subject: &str) -> hmac::Hmac<Sha256> {
+    fn record_mac(&self, subject: &str) -> blake3::Hasher {
         let mut mac = self.keyed_mac();
-        mac.update(b"gate cache record v1\0");
+        mac.update(b"gate cache record v2\0");
         mac.update(subject.as_bytes());
         mac.update(b"\0");
         mac.update(self.engine_key.as_bytes());
@@ -139,7 +140,7 @@ impl ComponentCache {
         let (tag, body) = bytes.split_at_checked(crate::cache::MAC_LEN)?;
         let mut mac = self.record_mac(subject);
         mac.update(body);
-        if mac.verify_slice(tag).is_err() {
+        if !crate::cache::verify(&mac, tag) {
             tracing::warn!(path = %path.display(), "cache record refused: not written by this user's gate; asking the component");
             return None;
         }
@@ -150,8 +151,8 @@ impl ComponentCache {
         let path = self.record_path(record, subject);
         let mut mac = self.record_mac(subject);
         mac.update(body);
-        let tag = mac.finalize().into_bytes();
-        if let Err(e) = crate::cache::write_atomically(&path, &[&tag, body]) {
+        let tag = mac.finalize();
+        if let Err(e) = crate::cache::write_atomically(&path, &[tag.as_bytes(), body]) {
             tracing::warn!(path = %path.display(), error = %e, "cannot write cache record");
         }
     }

@@ -12,7 +12,8 @@ use gate_core::report::{Action, AppliedException, ErrorEntry, Finding, Notice, P
 use gate_core::selector::any_matches;
 use gate_core::{Admission, Operation, Resource};
 use rayon::prelude::*;
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
@@ -50,14 +51,31 @@ impl BoundPolicy {
         default_namespace: Option<&str>,
         operation: Option<Operation>,
     ) -> bool {
-        if operation.is_some_and(|op| !self.policy.info.judges_operation(op)) {
-            return false;
-        }
-        let (group, version) = resource.group_version();
-        if !any_matches(&self.policy.info.targets, group, version, resource.kind()) {
-            return false;
-        }
-        match resource.effective_namespace(default_namespace) {
+        self.judges_facts(&Facts::of(resource, default_namespace), operation)
+    }
+
+    fn judges_facts(&self, facts: &Facts<'_>, operation: Option<Operation>) -> bool {
+        self.judges_operation(operation) && self.targets(facts) && self.covers(facts.namespace)
+    }
+
+    /// Does this policy judge objects of this operation (any, before apply)?
+    fn judges_operation(&self, operation: Option<Operation>) -> bool {
+        operation.is_none_or(|op| self.policy.info.judges_operation(op))
+    }
+
+    /// Does this policy target the object's kind?
+    fn targets(&self, facts: &Facts<'_>) -> bool {
+        any_matches(
+            &self.policy.info.targets,
+            facts.group,
+            facts.version,
+            facts.kind,
+        )
+    }
+
+    /// Does this policy cover the namespace an object lands in?
+    fn covers(&self, namespace: Option<&str>) -> bool {
+        match namespace {
             Some(ns) => {
                 !self.excluded_namespaces.iter().any(|e| e == ns)
                     && (self.namespaces.is_empty() || self.namespaces.iter().any(|n| n == ns))
@@ -66,9 +84,13 @@ impl BoundPolicy {
         }
     }
 
-    fn sees(&self, resource: &Resource) -> bool {
-        let (group, version) = resource.group_version();
-        any_matches(&self.policy.info.inventory, group, version, resource.kind())
+    fn sees(&self, facts: &Facts<'_>) -> bool {
+        any_matches(
+            &self.policy.info.inventory,
+            facts.group,
+            facts.version,
+            facts.kind,
+        )
     }
 
     /// The live exception covering this object, if any.
@@ -86,6 +108,28 @@ impl BoundPolicy {
                 expires: e.expires.clone(),
             })
         })
+    }
+}
+
+/// What choosing the policies of an object reads from it: read once per render,
+/// not once per policy (a render of thousands of objects meets dozens of policies).
+struct Facts<'r> {
+    group: &'r str,
+    version: &'r str,
+    kind: &'r str,
+    /// Where the object lands (see `Resource::effective_namespace`).
+    namespace: Option<&'r str>,
+}
+
+impl<'r> Facts<'r> {
+    fn of(resource: &'r Resource, default_namespace: Option<&'r str>) -> Self {
+        let (group, version) = resource.group_version();
+        Facts {
+            group,
+            version,
+            kind: resource.kind(),
+            namespace: resource.effective_namespace(default_namespace),
+        }
     }
 }
 
@@ -176,6 +220,8 @@ struct Job<'p> {
     policy: usize,
     bound: &'p BoundPolicy,
     objects: Vec<usize>,
+    /// Whether every object of the policy's inventory is there to be read.
+    complete: bool,
 }
 
 /// Judges every object with every policy that targets it.
@@ -190,33 +236,83 @@ pub fn evaluate_render(
         ..RenderOutcome::default()
     };
     let default_ns = options.default_namespace.as_deref();
-    // Policies see a namespaced object without a namespace in the one it will
-    // land in, as kubectl would place it; the report says it was assumed.
-    let tapes: Vec<Vec<u8>> = resources
-        .par_iter()
-        .map(|r| gate_tape::encode(&r.as_judged(default_ns)))
-        .collect();
     let operation = options.admission.as_ref().map(|a| a.operation);
     let context = CallContext::new(&options.cluster, options.admission.as_ref());
 
+    let facts: Vec<Facts<'_>> = resources.iter().map(|r| Facts::of(r, default_ns)).collect();
+    // Each policy matches its kinds against the render's distinct kinds, not
+    // against every object: a render of thousands of objects has a few dozen.
+    let mut kinds: HashMap<(&str, &str, &str), usize> = HashMap::new();
+    let kind_of: Vec<usize> = facts
+        .iter()
+        .map(|f| {
+            let next = kinds.len();
+            *kinds.entry((f.group, f.version, f.kind)).or_insert(next)
+        })
+        .collect();
+    let mut first_of_kind = vec![0; kinds.len()];
+    for (i, &kind) in kind_of.iter().enumerate().rev() {
+        first_of_kind[kind] = i;
+    }
+    let mut read = vec![false; resources.len()];
+    let mut chosen = Vec::with_capacity(policies.len());
+    for bound in policies {
+        let judged = bound.judges_operation(operation);
+        let targeted: Vec<bool> = first_of_kind
+            .iter()
+            .map(|&i| judged && bound.targets(&facts[i]))
+            .collect();
+        let seen: Vec<bool> = first_of_kind
+            .iter()
+            .map(|&i| bound.sees(&facts[i]))
+            .collect();
+        let targets: Vec<usize> = (0..resources.len())
+            .filter(|&i| targeted[kind_of[i]] && bound.covers(facts[i].namespace))
+            .collect();
+        let inventory: Vec<usize> = (0..resources.len()).filter(|&i| seen[kind_of[i]]).collect();
+        for &i in targets.iter().chain(&inventory) {
+            read[i] = true;
+        }
+        chosen.push((targets, inventory));
+    }
+
+    // Only the objects a policy reads are encoded. Policies see a namespaced
+    // object without a namespace in the one it will land in, as kubectl would
+    // place it; the report says it was assumed.
+    fn tape_of<'r>(
+        (i, r): (usize, &'r Resource),
+        read: &[bool],
+        default_ns: Option<&str>,
+    ) -> Option<Cow<'r, [u8]>> {
+        read[i].then(|| r.judged_tape(default_ns)).flatten()
+    }
+    let encode = |item| tape_of(item, &read, default_ns);
+    let tapes: Vec<Option<Cow<'_, [u8]>>> = if resources.len() > BATCH {
+        resources.par_iter().enumerate().map(encode).collect()
+    } else {
+        resources.iter().enumerate().map(encode).collect()
+    };
+
     let mut jobs = Vec::new();
     let mut inventories = Vec::with_capacity(policies.len());
-    for (p, bound) in policies.iter().enumerate() {
-        let targets: Vec<usize> = (0..resources.len())
-            .filter(|&i| bound.judges(&resources[i], default_ns, operation))
-            .collect();
+    for (p, (bound, (targets, inventory))) in policies.iter().zip(chosen).enumerate() {
         outcome.evaluations += targets.len();
         outcome.evaluations_by_policy.push(targets.len());
-        let inventory: Vec<&[u8]> = (0..resources.len())
-            .filter(|&i| bound.sees(&resources[i]))
-            .map(|i| tapes[i].as_slice())
-            .collect();
-        inventories.push(inventory);
+        // A policy that would see only part of its inventory is not run: every
+        // object it judges gets the error instead of a verdict.
+        let complete = inventory.iter().all(|&i| tapes[i].is_some());
+        inventories.push(
+            inventory
+                .iter()
+                .filter_map(|&i| tapes[i].as_deref())
+                .collect::<Vec<&[u8]>>(),
+        );
         for chunk in targets.chunks(BATCH) {
             jobs.push(Job {
                 policy: p,
                 bound,
                 objects: chunk.to_vec(),
+                complete,
             });
         }
     }
@@ -295,13 +391,22 @@ fn run_job(
     runtime: &Runtime,
     job: &Job<'_>,
     inventory: &[&[u8]],
-    tapes: &[Vec<u8>],
+    tapes: &[Option<Cow<'_, [u8]>>],
     context: &CallContext,
     options: &RenderOptions,
 ) -> Vec<(usize, usize, Result<Verdict, Error>)> {
     let bound = job.bound;
+    let not_kept = || Error::NotKept {
+        policy: bound.policy.label().to_owned(),
+    };
     let call = |objects: &[usize]| {
-        let batch: Vec<&[u8]> = objects.iter().map(|&i| tapes[i].as_slice()).collect();
+        if !job.complete {
+            return Err(not_kept());
+        }
+        let batch = objects
+            .iter()
+            .map(|&i| tapes[i].as_deref().ok_or_else(not_kept))
+            .collect::<Result<Vec<&[u8]>, Error>>()?;
         let (limits, cut) = limits_before(bound, options.deadline)?;
         let _running = options.running.as_ref().map(|r| r.enter(&bound.name));
         let result = bound.policy.evaluate_in(

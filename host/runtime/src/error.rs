@@ -47,6 +47,14 @@ pub enum Error {
         detail: String,
     },
 
+    /// An object the policy was to read was slimmed by the loader without being
+    /// encoded: a fault of the front door's, never a verdict.
+    #[error("policy {policy}: the object it was to read was not kept by gate's loader")]
+    NotKept {
+        /// The policy.
+        policy: String,
+    },
+
     /// The policy hit a hard limit.
     #[error("policy {policy}: exceeded its {limit} ({detail})")]
     Limit {
@@ -137,6 +145,7 @@ impl Error {
             Error::Contract { .. } => ErrorKind::Contract,
             Error::Engine(_)
             | Error::Load { .. }
+            | Error::NotKept { .. }
             | Error::Settings { .. }
             | Error::Cache { .. } => ErrorKind::Host,
         }
@@ -146,6 +155,7 @@ impl Error {
     pub fn policy(&self) -> Option<&str> {
         match self {
             Error::Load { policy, .. }
+            | Error::NotKept { policy }
             | Error::Limit { policy, .. }
             | Error::Blocked { policy, .. }
             | Error::Trap { policy, .. }

@@ -5,6 +5,10 @@ mod typed;
 use crate::path::FieldPath;
 use crate::policy::Violation;
 use gate_tape::Node;
+use std::any::{Any, TypeId};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
 
 /// One Kubernetes object, read in place from its tape.
 #[derive(Clone, Copy, Debug)]
@@ -125,9 +129,62 @@ pub struct Render<'a> {
     objects: Vec<Object<'a>>,
     cluster: Cluster<'a>,
     admission: Option<Admission<'a>>,
+    memo: Memo,
 }
 
+/// The render's objects by kind, namespace and name: the first of each.
+struct ByIdentity(HashMap<(String, String, String), usize>);
+
+impl ByIdentity {
+    fn of(render: &Render<'_>) -> Self {
+        let mut index = HashMap::with_capacity(render.objects.len());
+        for (i, object) in render.objects.iter().enumerate() {
+            let key = (
+                object.kind().to_owned(),
+                object.namespace().to_owned(),
+                object.name().to_owned(),
+            );
+            index.entry(key).or_insert(i);
+        }
+        ByIdentity(index)
+    }
+}
+
+/// Values computed from a render once and shared by every object judged against
+/// it (see [`Render::memo`]).
+#[derive(Default)]
+struct Memo(RefCell<Vec<(TypeId, Rc<dyn Any>)>>);
+
 impl<'a> Render<'a> {
+    /// A value computed from this render once, the first time it is asked for,
+    /// then shared by every object judged against the render: an index over the
+    /// inventory, so that a cross-object rule costs one pass over the render
+    /// instead of one per object. One value per type `T`; `build` sees the
+    /// render, not the object being judged.
+    pub fn memo<T: Any>(&self, build: impl FnOnce(&Self) -> T) -> Rc<T> {
+        let found = self
+            .memo
+            .0
+            .borrow()
+            .iter()
+            .find_map(|(id, value)| (*id == TypeId::of::<T>()).then(|| Rc::clone(value)));
+        let value = match found {
+            Some(value) => value,
+            None => {
+                // Built without holding the borrow: `build` may memoise too.
+                let value: Rc<dyn Any> = Rc::new(build(self));
+                self.memo
+                    .0
+                    .borrow_mut()
+                    .push((TypeId::of::<T>(), Rc::clone(&value)));
+                value
+            }
+        };
+        value
+            .downcast::<T>()
+            .unwrap_or_else(|_| unreachable!("memo values are stored under their own type"))
+    }
+
     /// A render made of these objects, with nothing known of the cluster and no
     /// admission request.
     pub fn new(objects: Vec<Object<'a>>) -> Self {
@@ -191,11 +248,14 @@ impl<'a> Render<'a> {
         self.objects.iter().filter(move |o| o.kind() == kind)
     }
 
-    /// The object of this kind, namespace and name, if it is in the render.
+    /// The object of this kind, namespace and name, if it is in the render (the
+    /// first one, if several are). Looked up in an index built once per render:
+    /// a rule that looks up a ServiceAccount for each of hundreds of workloads
+    /// does not scan the render each time.
     pub fn find(&self, kind: &str, namespace: &str, name: &str) -> Option<&Object<'a>> {
-        self.objects
-            .iter()
-            .find(|o| o.kind() == kind && o.namespace() == namespace && o.name() == name)
+        let index = self.memo(ByIdentity::of);
+        let key = (kind.to_owned(), namespace.to_owned(), name.to_owned());
+        index.0.get(&key).map(|&i| &self.objects[i])
     }
 
     /// Objects of one kind other than `this`.
@@ -205,5 +265,85 @@ impl<'a> Render<'a> {
         kind: &'r str,
     ) -> impl Iterator<Item = &'r Object<'a>> + 'r {
         self.of_kind(kind).filter(move |o| !o.same_as(this))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gate_tape::Writer;
+    use std::cell::Cell;
+
+    fn object(kind: &str, namespace: &str, name: &str, marker: i64) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.begin_object();
+        w.key("kind");
+        w.str(kind);
+        w.key("metadata");
+        w.begin_object();
+        w.key("namespace");
+        w.str(namespace);
+        w.key("name");
+        w.str(name);
+        w.end();
+        w.key("marker");
+        w.int(marker);
+        w.end();
+        w.finish()
+    }
+
+    fn render(tapes: &[Vec<u8>]) -> Render<'_> {
+        Render::new(
+            tapes
+                .iter()
+                .map(|t| Object::new(gate_tape::root(t).unwrap()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn a_memo_is_built_once_per_render_and_per_type() {
+        let tapes = [object("Service", "shop", "a", 1)];
+        let render = render(&tapes);
+        let builds = Cell::new(0);
+        for _ in 0..3 {
+            let count = render.memo(|r| {
+                builds.set(builds.get() + 1);
+                r.objects().len()
+            });
+            assert_eq!(*count, 1);
+        }
+        assert_eq!(builds.get(), 1);
+        // Another type is another value.
+        let name = render.memo(|r| r.objects()[0].name().to_owned());
+        assert_eq!(*name, "a");
+        assert_eq!(builds.get(), 1);
+        // Another render builds its own.
+        let other = super::tests::render(&tapes);
+        other.memo(|_| builds.set(builds.get() + 1));
+        assert_eq!(builds.get(), 2);
+    }
+
+    #[test]
+    fn find_names_the_first_object_of_that_kind_namespace_and_name() {
+        let tapes = [
+            object("ServiceAccount", "shop", "web", 1),
+            object("ServiceAccount", "shop", "web", 2),
+            object("ServiceAccount", "other", "web", 3),
+            object("Service", "shop", "web", 4),
+        ];
+        let render = render(&tapes);
+        let marker = |o: Option<&Object<'_>>| o.map(|o| o.root.get("marker").as_i64());
+        assert_eq!(
+            marker(render.find("ServiceAccount", "shop", "web")),
+            Some(Some(1))
+        );
+        assert_eq!(
+            marker(render.find("ServiceAccount", "other", "web")),
+            Some(Some(3))
+        );
+        assert_eq!(marker(render.find("Service", "shop", "web")), Some(Some(4)));
+        assert_eq!(marker(render.find("ServiceAccount", "shop", "db")), None);
+        assert_eq!(marker(render.find("ServiceAccount", "", "web")), None);
     }
 }

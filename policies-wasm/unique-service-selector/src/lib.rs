@@ -7,6 +7,7 @@
 //! Gatekeeper's `K8sUniqueServiceSelector`, whose cluster inventory is here the render.
 
 use gate_policy_sdk::prelude::*;
+use std::collections::HashMap;
 
 /// Settings: none.
 #[derive(Default, Deserialize, JsonSchema)]
@@ -15,20 +16,46 @@ struct Settings {}
 
 struct UniqueServiceSelector;
 
-/// Whether two selectors are the same set of `key=value` pairs, whatever their
-/// order. Compared in place: the render's Services are compared pairwise, and
-/// building a sorted copy of each selector for each pair made this policy cost
-/// more than all the others together on a render with hundreds of Services.
-fn same_selector(mine: Node<'_>, other: Node<'_>) -> bool {
-    fn value(v: Node<'_>) -> &str {
-        v.as_str().unwrap_or_default()
+/// A selector as a set of `key=value` pairs, sorted: two selectors are the same
+/// whatever their order. A value that is not a string reads as empty.
+fn selector_key(selector: Node<'_>) -> Vec<(&str, &str)> {
+    let mut pairs: Vec<(&str, &str)> = selector
+        .entries()
+        .map(|(key, value)| (key, value.as_str().unwrap_or_default()))
+        .collect();
+    pairs.sort_unstable();
+    pairs
+}
+
+/// The render's core Services that have a selector, by namespace and selector:
+/// built once per render and shared by every Service judged against it, so that
+/// a render of hundreds of Services is not compared pair by pair.
+#[derive(Default)]
+struct ByNamespaceAndSelector(HashMap<(String, Vec<(String, String)>), Vec<usize>>);
+
+impl ByNamespaceAndSelector {
+    fn of(render: &Render<'_>) -> Self {
+        let mut index = ByNamespaceAndSelector::default();
+        for (i, other) in render.objects().iter().enumerate() {
+            if other.kind() != "Service" || !other.group().is_empty() {
+                continue;
+            }
+            let selector = selector_key(other.path(&["spec", "selector"]));
+            if selector.is_empty() {
+                continue;
+            }
+            let owned = selector
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect();
+            index
+                .0
+                .entry((other.namespace().to_owned(), owned))
+                .or_default()
+                .push(i);
+        }
+        index
     }
-    mine.entries().count() == other.entries().count()
-        && mine.entries().all(|(key, v)| {
-            other
-                .entries()
-                .any(|(other_key, other_v)| other_key == key && value(other_v) == value(v))
-        })
 }
 
 impl Policy for UniqueServiceSelector {
@@ -57,16 +84,23 @@ impl Policy for UniqueServiceSelector {
     }
 
     fn evaluate(&self, object: &Object<'_>, render: &Render<'_>) -> Vec<Violation> {
-        let mine = object.path(&["spec", "selector"]);
-        if mine.entries().next().is_none() {
+        let mine = selector_key(object.path(&["spec", "selector"]));
+        if mine.is_empty() {
             return Vec::new();
         }
-        // Every Service is compared with every other: the cheapest tests first.
-        let namespace = object.namespace();
-        render
-            .of_kind("Service")
-            .filter(|other| other.namespace() == namespace && other.group().is_empty())
-            .filter(|other| same_selector(mine, other.path(&["spec", "selector"])))
+        let index = render.memo(ByNamespaceAndSelector::of);
+        let key = (
+            object.namespace().to_owned(),
+            mine.into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+        );
+        let Some(same) = index.0.get(&key) else {
+            return Vec::new();
+        };
+        let objects = render.objects();
+        same.iter()
+            .map(|&i| &objects[i])
             .filter(|other| !other.same_as(object))
             .map(|other| {
                 Violation::new(

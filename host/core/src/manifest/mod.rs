@@ -74,12 +74,32 @@ pub struct Parsed {
 
 /// Parses a manifest stream as kubectl would. `file` names it in positions and errors.
 pub fn parse(file: &str, text: &str) -> Result<Parsed> {
+    parse_with(file, text, |_| ())
+}
+
+/// [`parse`], handing each object to `each` as soon as its document is parsed,
+/// before the next document is: a caller that slims objects (see
+/// [`Resource::slim`]) holds at most one document's parsed tree at a time.
+pub fn parse_with(file: &str, text: &str, each: impl FnMut(&mut Resource)) -> Result<Parsed> {
     let mut parsed = Parsed::default();
     match Format::sniff(text) {
-        Format::Yaml => parse_yaml(file, text, &mut parsed)?,
-        Format::Json => parse_json(file, text, &mut parsed)?,
+        Format::Yaml => parse_yaml(file, text, &mut parsed, each)?,
+        Format::Json => parse_json(file, text, &mut parsed, each)?,
     }
     Ok(parsed)
+}
+
+/// Adds a document's objects to `parsed`, and hands each to `each`.
+fn add_document(
+    value: Value,
+    origin: Origin,
+    parsed: &mut Parsed,
+    each: &mut impl FnMut(&mut Resource),
+) -> Result<()> {
+    let before = parsed.resources.len();
+    objects::add_document(value, origin, parsed)?;
+    parsed.resources[before..].iter_mut().for_each(each);
+    Ok(())
 }
 
 /// Takes one document that arrived already parsed (an admission request's object):
@@ -90,22 +110,28 @@ pub fn from_value(value: Value, origin: Origin) -> Result<Parsed> {
     Ok(parsed)
 }
 
-fn parse_yaml(file: &str, text: &str, parsed: &mut Parsed) -> Result<()> {
-    let documents = yaml::parse(text).map_err(|e| Error::ManifestSyntax {
+fn parse_yaml(
+    file: &str,
+    text: &str,
+    parsed: &mut Parsed,
+    mut each: impl FnMut(&mut Resource),
+) -> Result<()> {
+    let syntax = |e: yaml::YamlError| Error::ManifestSyntax {
         file: file.to_owned(),
         line: e.line + 1,
         column: e.column + 1,
         format: "YAML",
         message: e.problem.to_string(),
-    })?;
-    for (document, doc) in documents.into_iter().enumerate() {
+    };
+    for (document, doc) in yaml::documents(text).map_err(syntax)?.enumerate() {
+        let doc = doc.map_err(syntax)?;
         let origin = Origin {
             file: file.to_owned(),
             document,
             line: doc.line,
             item: None,
         };
-        objects::add_document(doc.value, origin, parsed)?;
+        add_document(doc.value, origin, parsed, &mut each)?;
     }
     Ok(())
 }
@@ -118,7 +144,12 @@ fn strip_location(message: &str) -> String {
     }
 }
 
-fn parse_json(file: &str, text: &str, parsed: &mut Parsed) -> Result<()> {
+fn parse_json(
+    file: &str,
+    text: &str,
+    parsed: &mut Parsed,
+    mut each: impl FnMut(&mut Resource),
+) -> Result<()> {
     let mut stream = serde_json::Deserializer::from_str(text).into_iter::<json::Strict>();
     let mut document = 0;
     loop {
@@ -145,7 +176,7 @@ fn parse_json(file: &str, text: &str, parsed: &mut Parsed) -> Result<()> {
             item: None,
         };
         if !value.is_null() {
-            objects::add_document(value, origin, parsed)?;
+            add_document(value, origin, parsed, &mut each)?;
             document += 1;
         }
     }

@@ -65,10 +65,9 @@ pub fn add_document(value: Value, origin: Origin, parsed: &mut Parsed) -> Result
                 origin,
                 format!("List item is not a Kubernetes object: {reason}"),
             ),
-            None => parsed.resources.push(Resource {
-                origin,
-                object: Value::Object(item),
-            }),
+            None => parsed
+                .resources
+                .push(Resource::new(origin, Value::Object(item))),
         }
     }
     Ok(())
@@ -88,10 +87,9 @@ fn add_object(object: Map<String, Value>, origin: Origin, parsed: &mut Parsed) -
             message: "the object has a kind but no apiVersion".to_owned(),
         });
     }
-    parsed.resources.push(Resource {
-        origin,
-        object: Value::Object(object),
-    });
+    parsed
+        .resources
+        .push(Resource::new(origin, Value::Object(object)));
     Ok(())
 }
 

@@ -23,22 +23,36 @@ pub struct Document {
 
 /// Reads every document of a YAML stream; lines in errors are absolute.
 pub fn parse(text: &str) -> Result<Vec<Document>, YamlError> {
+    documents(text)?.collect()
+}
+
+/// The documents of a YAML stream, each parsed when the iterator reaches it: a
+/// caller that is done with each document before the next one never holds the
+/// parsed trees of a whole large file. The stream is split first, so a bad
+/// separator anywhere fails before any document is read; lines in errors are
+/// absolute.
+pub fn documents(
+    text: &str,
+) -> Result<impl Iterator<Item = Result<Document, YamlError>>, YamlError> {
     let chunks = split::split(text)
         .map_err(|bad| YamlError::at(bad.line.saturating_sub(1), 3, Problem::BadSeparator))?;
-    let mut documents = Vec::new();
-    for chunk in chunks {
+    Ok(chunks.into_iter().filter_map(|chunk| {
         let offset = chunk.first_line - 1;
-        let tree = compose::compose(&chunk.text).map_err(|e| e.shifted(offset))?;
-        let line = tree
-            .root
-            .and_then(|root| tree.nodes.get(root))
-            .map_or(chunk.first_line, |node| node.line + 1 + offset);
-        let value = decode::decode(&tree).map_err(|e| e.shifted(offset))?;
-        if !value.is_null() {
-            documents.push(Document { value, line });
+        let document = compose::compose(&chunk.text)
+            .map_err(|e| e.shifted(offset))
+            .and_then(|tree| {
+                let line = tree
+                    .root
+                    .and_then(|root| tree.nodes.get(root))
+                    .map_or(chunk.first_line, |node| node.line + 1 + offset);
+                let value = decode::decode(&tree).map_err(|e| e.shifted(offset))?;
+                Ok(Document { value, line })
+            });
+        match document {
+            Ok(document) if document.value.is_null() => None,
+            other => Some(other),
         }
-    }
-    Ok(documents)
+    }))
 }
 
 #[cfg(test)]

@@ -4,13 +4,16 @@
 //! its line; anything else is an error. `...` and separators inside a line are left
 //! to the YAML parser, which reads only the first document of each piece.
 
+use std::borrow::Cow;
+
 /// One piece of the stream between separator lines.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Chunk {
+pub struct Chunk<'a> {
     /// The 1-based line of the file where the piece starts.
     pub first_line: usize,
-    /// The text, with `\r\n` turned into `\n` as Go's `ReadLine` does.
-    pub text: String,
+    /// The text, with `\r\n` turned into `\n` as Go's `ReadLine` does: borrowed
+    /// from the stream when that changes nothing (a large file is not copied).
+    pub text: Cow<'a, str>,
 }
 
 /// A separator line with something else after `---` (kubectl: "invalid Yaml
@@ -21,49 +24,84 @@ pub struct BadSeparator {
     pub line: usize,
 }
 
+/// The piece being read: a range of the stream while its lines are as `ReadLine`
+/// returns them plus `\n`, a copy once one is not.
+struct Piece<'a> {
+    first_line: usize,
+    start: usize,
+    end: usize,
+    copied: Option<String>,
+    text: &'a str,
+}
+
+impl<'a> Piece<'a> {
+    /// Adds a line that spans `raw` in the stream (its `\n` included, if it has
+    /// one) and reads as `line`.
+    fn push(&mut self, raw: std::ops::Range<usize>, line: &str) {
+        let verbatim = self.copied.is_none()
+            && raw.start == self.end
+            && self.text[raw.clone()].strip_suffix('\n') == Some(line);
+        if verbatim {
+            self.end = raw.end;
+            return;
+        }
+        let copied = self
+            .copied
+            .get_or_insert_with(|| self.text[self.start..self.end].to_owned());
+        copied.push_str(line);
+        copied.push('\n');
+    }
+
+    fn finish(self) -> Option<Chunk<'a>> {
+        let text = match self.copied {
+            Some(copied) => Cow::Owned(copied),
+            None => Cow::Borrowed(&self.text[self.start..self.end]),
+        };
+        (!text.is_empty()).then_some(Chunk {
+            first_line: self.first_line,
+            text,
+        })
+    }
+}
+
 /// Splits `text` into pieces; empty pieces (consecutive separators) are dropped.
-pub fn split(text: &str) -> Result<Vec<Chunk>, BadSeparator> {
+pub fn split(text: &str) -> Result<Vec<Chunk<'_>>, BadSeparator> {
     let mut chunks = Vec::new();
-    let mut current = String::new();
-    let mut first_line = 1;
-    let mut rest = text;
+    let mut piece: Option<Piece<'_>> = None;
+    let mut offset = 0;
     let mut number = 0;
-    while !rest.is_empty() {
+    while offset < text.len() {
         number += 1;
+        let rest = &text[offset..];
         // `ReadLine` strips "\r\n" or "\n"; a last line without newline keeps its "\r".
-        let line = match rest.find('\n') {
+        let (line, raw_len) = match rest.find('\n') {
             Some(end) => {
                 let line = &rest[..end];
-                rest = &rest[end + 1..];
-                line.strip_suffix('\r').unwrap_or(line)
+                (line.strip_suffix('\r').unwrap_or(line), end + 1)
             }
-            None => std::mem::take(&mut rest),
+            None => (rest, rest.len()),
         };
+        let raw = offset..offset + raw_len;
+        offset += raw_len;
         if let Some(after) = line.strip_prefix("---") {
             let trimmed = after.trim_matches(go_is_space);
             if !trimmed.is_empty() && !trimmed.starts_with('#') {
                 return Err(BadSeparator { line: number });
             }
-            if !current.is_empty() {
-                chunks.push(Chunk {
-                    first_line,
-                    text: std::mem::take(&mut current),
-                });
-            }
+            chunks.extend(piece.take().and_then(Piece::finish));
             continue;
         }
-        if current.is_empty() {
-            first_line = number;
-        }
-        current.push_str(line);
-        current.push('\n');
+        piece
+            .get_or_insert(Piece {
+                first_line: number,
+                start: raw.start,
+                end: raw.start,
+                copied: None,
+                text,
+            })
+            .push(raw, line);
     }
-    if !current.is_empty() {
-        chunks.push(Chunk {
-            first_line,
-            text: current,
-        });
-    }
+    chunks.extend(piece.and_then(Piece::finish));
     Ok(chunks)
 }
 
@@ -80,7 +118,7 @@ mod tests {
         split(input)
             .unwrap()
             .into_iter()
-            .map(|c| (c.first_line, c.text))
+            .map(|c| (c.first_line, c.text.into_owned()))
             .collect()
     }
 
@@ -117,6 +155,17 @@ mod tests {
             texts("a: 1\r\n---\r\nb: 2"),
             [(1, "a: 1\n".to_owned()), (3, "b: 2\n".to_owned())]
         );
+    }
+
+    #[test]
+    fn pieces_are_borrowed_unless_a_line_changes() {
+        let input = "a: 1\nb: 2\n---\nc: 3\r\nd: 4\n---\ne: 5";
+        let chunks = split(input).unwrap();
+        assert!(matches!(chunks[0].text, Cow::Borrowed("a: 1\nb: 2\n")));
+        assert_eq!(chunks[1].text, "c: 3\nd: 4\n");
+        assert!(matches!(chunks[1].text, Cow::Owned(_)));
+        assert_eq!(chunks[2].text, "e: 5\n");
+        assert_eq!(chunks[2].first_line, 7);
     }
 
     #[test]
