@@ -274,7 +274,7 @@ mod tests {
     use gate_tape::Writer;
     use std::cell::Cell;
 
-    fn object(kind: &str, namespace: &str, name: &str, marker: i64) -> Vec<u8> {
+    fn object(kind: &str, namespace: &str, name: &str, marker: &str) -> Vec<u8> {
         let mut w = Writer::new();
         w.begin_object();
         w.key("kind");
@@ -287,7 +287,7 @@ mod tests {
         w.str(name);
         w.end();
         w.key("marker");
-        w.int(marker);
+        w.str(marker);
         w.end();
         w.finish()
     }
@@ -303,7 +303,7 @@ mod tests {
 
     #[test]
     fn a_memo_is_built_once_per_render_and_per_type() {
-        let tapes = [object("Service", "shop", "a", 1)];
+        let tapes = [object("Service", "shop", "a", "1")];
         let render = render(&tapes);
         let builds = Cell::new(0);
         for _ in 0..3 {
@@ -327,22 +327,24 @@ mod tests {
     #[test]
     fn find_names_the_first_object_of_that_kind_namespace_and_name() {
         let tapes = [
-            object("ServiceAccount", "shop", "web", 1),
-            object("ServiceAccount", "shop", "web", 2),
-            object("ServiceAccount", "other", "web", 3),
-            object("Service", "shop", "web", 4),
+            object("ServiceAccount", "shop", "web", "1"),
+            object("ServiceAccount", "shop", "web", "2"),
+            object("ServiceAccount", "other", "web", "3"),
+            object("Service", "shop", "web", "4"),
         ];
         let render = render(&tapes);
-        let marker = |o: Option<&Object<'_>>| o.map(|o| o.root.get("marker").as_i64());
+        fn marker<'a>(o: Option<&Object<'a>>) -> Option<&'a str> {
+            o.and_then(|o| o.root.get("marker").as_str())
+        }
         assert_eq!(
             marker(render.find("ServiceAccount", "shop", "web")),
-            Some(Some(1))
+            Some("1")
         );
         assert_eq!(
             marker(render.find("ServiceAccount", "other", "web")),
-            Some(Some(3))
+            Some("3")
         );
-        assert_eq!(marker(render.find("Service", "shop", "web")), Some(Some(4)));
+        assert_eq!(marker(render.find("Service", "shop", "web")), Some("4"));
         assert_eq!(marker(render.find("ServiceAccount", "shop", "db")), None);
         assert_eq!(marker(render.find("ServiceAccount", "", "web")), None);
     }

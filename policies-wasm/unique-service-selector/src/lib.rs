@@ -31,7 +31,10 @@ fn selector_key(selector: Node<'_>) -> Vec<(&str, &str)> {
 /// built once per render and shared by every Service judged against it, so that
 /// a render of hundreds of Services is not compared pair by pair.
 #[derive(Default)]
-struct ByNamespaceAndSelector(HashMap<(String, Vec<(String, String)>), Vec<usize>>);
+struct ByNamespaceAndSelector(HashMap<Key, Vec<usize>>);
+
+/// A namespace, and a selector's sorted `key=value` pairs.
+type Key = (String, Vec<(String, String)>);
 
 impl ByNamespaceAndSelector {
     fn of(render: &Render<'_>) -> Self {
