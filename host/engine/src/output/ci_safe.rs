@@ -126,19 +126,44 @@ pub(super) fn neutralise_commands(output: &str, escape: fn(char) -> String) -> S
 /// every command marker written as `\u` escapes. Outside strings JSON holds only ASCII
 /// punctuation, digits, letters of literals and white space, so each of these sits
 /// inside a string, where the escape decodes back to the same text.
-pub(super) fn json(document: &str) -> String {
-    let mut escaped = String::with_capacity(document.len());
-    // Safe runs are copied whole: a report of thousands of findings is megabytes.
-    let mut start = 0;
-    for (at, c) in document.char_indices() {
-        if is_unsafe(c) && c != '\n' {
-            escaped.push_str(&document[start..at]);
-            escaped.push_str(&json_escape(c));
-            start = at + c.len_utf8();
+pub(super) fn json(document: String) -> String {
+    // A report of thousands of findings is megabytes: it is copied only if it
+    // holds something to escape or a marker to break.
+    let escaped = if document.chars().any(|c| is_unsafe(c) && c != '\n') {
+        let mut escaped = String::with_capacity(document.len());
+        let mut start = 0;
+        for (at, c) in document.char_indices() {
+            if is_unsafe(c) && c != '\n' {
+                escaped.push_str(&document[start..at]);
+                escaped.push_str(&json_escape(c));
+                start = at + c.len_utf8();
+            }
         }
+        escaped.push_str(&document[start..]);
+        escaped
+    } else {
+        document
+    };
+    if has_command_marker(&escaped) {
+        neutralise_commands(&escaped, json_escape)
+    } else {
+        escaped
     }
-    escaped.push_str(&document[start..]);
-    neutralise_commands(&escaped, json_escape)
+}
+
+/// Whether [`neutralise_commands`] would change `output`: a `##` that starts a
+/// marker anywhere (overlapping pairs included: `###[`), or a line that starts
+/// with `::` after white space.
+fn has_command_marker(output: &str) -> bool {
+    output
+        .as_bytes()
+        .windows(2)
+        .enumerate()
+        .any(|(at, pair)| pair == b"##" && marker_follows(&output[at + 2..]))
+        || output.split('\n').any(|line| {
+            line.trim_start_matches(char::is_whitespace)
+                .starts_with("::")
+        })
 }
 
 #[cfg(test)]
@@ -187,7 +212,7 @@ mod tests {
             "message": "##vso[task.setvariable variable=x]1 \u{202e}\u{9b}31m \u{1b}[0m\n::error::x",
         });
         let document = serde_json::to_string_pretty(&value).unwrap();
-        let safe = json(&document);
+        let safe = json(document);
         assert!(!safe.contains("##vso["), "{safe}");
         assert!(
             !safe.contains('\u{202e}') && !safe.contains('\u{9b}'),
@@ -195,5 +220,23 @@ mod tests {
         );
         let back: serde_json::Value = serde_json::from_str(&safe).unwrap();
         assert_eq!(back, value);
+    }
+
+    #[test]
+    fn output_without_markers_is_what_neutralising_would_leave() {
+        for text in [
+            "plain\n",
+            "a ## b\n#\n##",
+            "###[x]",
+            "x ##vso[task]",
+            "  ::warning::x\n",
+            "\u{3000}::x",
+            "a\n::",
+            "#[not]\n: :x",
+            "## [spaced]",
+        ] {
+            let neutralised = neutralise_commands(text, json_escape);
+            assert_eq!(has_command_marker(text), neutralised != text, "{text:?}");
+        }
     }
 }

@@ -49,7 +49,7 @@ pub fn render(report: &Report, format: OutputFormat) -> String {
 fn json(report: &Report) -> String {
     let text = serde_json::to_string_pretty(report)
         .unwrap_or_else(|e| format!("{{\"error\": \"cannot serialise report: {e}\"}}"));
-    let mut text = ci_safe::json(&text);
+    let mut text = ci_safe::json(text);
     text.push('\n');
     text
 }

@@ -143,7 +143,7 @@ pub fn render(report: &Report) -> String {
         }]
     });
     let text = serde_json::to_string_pretty(&sarif).unwrap_or_default();
-    let mut text = super::ci_safe::json(&text);
+    let mut text = super::ci_safe::json(text);
     text.push('\n');
     text
 }

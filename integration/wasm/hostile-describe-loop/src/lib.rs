@@ -13,9 +13,15 @@ impl Policy for Hostile {
     type Settings = Settings;
 
     fn info() -> Info {
+        // A chain of divisions by a divisor the compiler cannot see: each step
+        // costs tens of cycles for a few units of fuel, so the default fuel
+        // lasts far longer than the bundle's 10 ms and only the time limit can
+        // stop this loop first (a multiply chain burns its fuel in about 20 ms,
+        // a race with the limit).
+        let divisor = std::hint::black_box(7u64) | 1;
         let mut n: u64 = 1;
         loop {
-            n = std::hint::black_box(n.wrapping_mul(6364136223846793005).wrapping_add(1));
+            n = std::hint::black_box(n.wrapping_add(0x9E37_79B9_7F4A_7C15) / divisor);
         }
     }
 
