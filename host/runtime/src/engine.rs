@@ -21,6 +21,9 @@ use std::time::Instant;
 /// to spread a render over every core.
 const BATCH: usize = 64;
 
+/// Bytes of object tapes per call, at most (see `batches`).
+const BATCH_BYTES: usize = 1 << 20;
+
 /// A compiled policy with its configuration from a bundle.
 #[derive(Clone)]
 pub struct BoundPolicy {
@@ -307,11 +310,12 @@ pub fn evaluate_render(
                 .filter_map(|&i| tapes[i].as_deref())
                 .collect::<Vec<&[u8]>>(),
         );
-        for chunk in targets.chunks(BATCH) {
+        let size = |i: usize| tapes[i].as_ref().map_or(0, |t| t.len());
+        for objects in batches(&targets, size) {
             jobs.push(Job {
                 policy: p,
                 bound,
-                objects: chunk.to_vec(),
+                objects,
                 complete,
             });
         }
@@ -362,6 +366,29 @@ pub fn evaluate_render(
         }
     }
     outcome
+}
+
+/// Splits a policy's objects into calls: at most [`BATCH`] objects, and no more
+/// than [`BATCH_BYTES`] of tapes unless one object alone is larger. A render of
+/// large objects (CustomResourceDefinitions of a megabyte) then never has the
+/// guest hold tens of megabytes at once.
+fn batches(targets: &[usize], size: impl Fn(usize) -> usize) -> Vec<Vec<usize>> {
+    let mut batches = Vec::new();
+    let mut batch: Vec<usize> = Vec::new();
+    let mut bytes = 0;
+    for &i in targets {
+        let len = size(i);
+        if !batch.is_empty() && (batch.len() == BATCH || bytes + len > BATCH_BYTES) {
+            batches.push(std::mem::take(&mut batch));
+            bytes = 0;
+        }
+        batch.push(i);
+        bytes += len;
+    }
+    if !batch.is_empty() {
+        batches.push(batch);
+    }
+    batches
 }
 
 /// Loads the code of every policy with a job, in parallel, before any job runs:
@@ -555,6 +582,23 @@ fn expired_exceptions(policies: &[BoundPolicy], now: DateTime<Utc>) -> Vec<Notic
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn batches_hold_at_most_64_objects_and_a_mebibyte_unless_one_object_is_larger() {
+        let targets: Vec<usize> = (0..150).collect();
+        let sizes: Vec<usize> = batches(&targets, |_| 100).iter().map(Vec::len).collect();
+        assert_eq!(sizes, [64, 64, 22]);
+        // 400 KiB objects: two per call.
+        let sizes: Vec<usize> = batches(&targets[..5], |_| 400 << 10)
+            .iter()
+            .map(Vec::len)
+            .collect();
+        assert_eq!(sizes, [2, 2, 1]);
+        // An object larger than the cap is a call of its own, never dropped.
+        let big = |i: usize| if i == 1 { 3 << 20 } else { 10 };
+        assert_eq!(batches(&targets[..3], big), [vec![0], vec![1], vec![2]]);
+        assert!(batches(&[], big).is_empty());
+    }
 
     #[test]
     fn running_policies_are_listed_until_their_last_call_ends() {
