@@ -52,7 +52,8 @@ pub struct Loaded {
 
 /// One input: a file to read, or stdin.
 enum Input {
-    File(PathBuf),
+    /// A file, and its size when it was found.
+    File(PathBuf, u64),
     Stdin,
 }
 
@@ -89,11 +90,13 @@ impl Inputs {
         for path in paths {
             if path.as_os_str() == "-" {
                 inputs.push(Input::Stdin);
-            } else if path.is_dir() {
-                walk(path, &mut inputs, &mut found);
-            } else if path.exists() {
-                // Named explicitly: read it whatever its extension, through a link too.
-                inputs.push(Input::File(path.clone()));
+            } else if let Ok(meta) = std::fs::metadata(path) {
+                if meta.is_dir() {
+                    walk(path, &mut inputs, &mut found);
+                } else {
+                    // Named explicitly: read it whatever its extension, through a link too.
+                    inputs.push(Input::File(path.clone(), meta.len()));
+                }
             } else {
                 found
                     .errors
@@ -103,12 +106,13 @@ impl Inputs {
         Inputs { inputs, found }
     }
 
-    /// The bytes of the files found, as they stand now (stdin counts for none).
+    /// The bytes of the files found, as they were when found (stdin counts for
+    /// none).
     pub fn size(&self) -> u64 {
         self.inputs
             .iter()
             .filter_map(|input| match input {
-                Input::File(path) => std::fs::metadata(path).ok().map(|m| m.len()),
+                Input::File(_, size) => Some(*size),
                 Input::Stdin => None,
             })
             .sum()
@@ -194,11 +198,15 @@ fn walk(dir: &Path, inputs: &mut Vec<Input>, loaded: &mut Loaded) {
     paths.sort();
     for path in paths {
         // Links are not followed: a directory link can loop, and a file link can
-        // lead out of the tree being checked.
-        let is_link = path
-            .symlink_metadata()
-            .is_ok_and(|m| m.file_type().is_symlink());
-        if is_link {
+        // lead out of the tree being checked. One `lstat` per entry tells both.
+        let Ok(meta) = path.symlink_metadata() else {
+            // Gone since it was listed, or unreadable: reading it says which.
+            if Format::from_path(&path).is_some() {
+                inputs.push(Input::File(path, 0));
+            }
+            continue;
+        };
+        if meta.file_type().is_symlink() {
             if path.is_dir() || Format::from_path(&path).is_some() {
                 loaded.notices.push(Notice {
                     message: format!(
@@ -210,10 +218,10 @@ fn walk(dir: &Path, inputs: &mut Vec<Input>, loaded: &mut Loaded) {
                     error: None,
                 });
             }
-        } else if path.is_dir() {
+        } else if meta.is_dir() {
             walk(&path, inputs, loaded);
         } else if Format::from_path(&path).is_some() {
-            inputs.push(Input::File(path));
+            inputs.push(Input::File(path, meta.len()));
         }
     }
 }
@@ -262,7 +270,7 @@ fn read_input(
 /// The name and bytes of one input, within the size limit.
 fn read_bytes(input: &Input, limit: u64) -> Result<(String, Vec<u8>), Box<ErrorEntry>> {
     match input {
-        Input::File(path) => {
+        Input::File(path, _) => {
             let file =
                 std::fs::File::open(path).map_err(|e| Box::new(file_error(path, e.to_string())))?;
             if file.metadata().is_ok_and(|m| m.len() > limit) {

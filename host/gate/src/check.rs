@@ -5,7 +5,7 @@ use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use clap::Args;
 use gate_core::report::RunContext;
-use gate_engine::evaluate::{EvaluateOptions, evaluate};
+use gate_engine::evaluate::{EvaluateOptions, evaluate_ref};
 use gate_engine::loader::BundleRef;
 use gate_engine::output::{OutputFormat, render};
 use gate_engine::sources::{Inputs, LoadOptions};
@@ -104,7 +104,7 @@ impl CheckArgs {
             },
             ..EvaluateOptions::default()
         };
-        let report = evaluate(&runtime, &bundle, render_input, &options);
+        let report = evaluate_ref(&runtime, &bundle, &render_input, &options);
         if let Some(attester) = &attester {
             attester.write(&report, &self.paths)?;
         }
@@ -121,12 +121,17 @@ impl CheckArgs {
                 stdout.flush()?;
             }
         }
-        // The process ends here: unmapping every policy's code and the engine
-        // would cost a one-object check more than judging the object, and the
-        // kernel frees it all at exit anyway.
+        // The process ends here, and the kernel frees everything at exit:
+        // unmapping every policy's code and the engine would cost a one-object
+        // check more than judging the object, and freeing the objects and the
+        // report of a large render one allocation at a time is a serial tail
+        // of its own.
+        let code = ExitCode::from(report.decision.exit_code());
+        std::mem::forget(report);
+        std::mem::forget(render_input);
         std::mem::forget(bundle);
         std::mem::forget(runtime);
-        Ok(ExitCode::from(report.decision.exit_code()))
+        Ok(code)
     }
 }
 

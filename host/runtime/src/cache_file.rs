@@ -128,9 +128,10 @@ impl Mapping {
     fn new(file: &File, len: usize) -> rustix::io::Result<Mapping> {
         use rustix::mm::{MapFlags, ProtFlags, mmap};
         // SAFETY: a fresh mapping at an address the kernel picks, of a file
-        // opened for reading, read-only: it aliases no Rust memory. POPULATE
-        // maps every page of the page cache at once instead of one fault at a
-        // time. The file can only change under the mapping if this user writes
+        // opened for reading, read-only: it aliases no Rust memory. Pages are
+        // mapped as the MAC reads them, sixteen to a fault (the kernel's fault-
+        // around), which costs less than populating the mapping page by page
+        // up front (measured in BENCHMARKS.md). The file can only change under the mapping if this user writes
         // it in place; gate never does (entries are replaced by renaming), and
         // `check_private` made sure no other user can.
         let ptr = unsafe {
@@ -138,7 +139,7 @@ impl Mapping {
                 std::ptr::null_mut(),
                 len,
                 ProtFlags::READ,
-                MapFlags::PRIVATE | MapFlags::POPULATE,
+                MapFlags::PRIVATE,
                 file,
                 0,
             )?

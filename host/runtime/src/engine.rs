@@ -10,7 +10,7 @@ use gate_core::bundle::{Exception, Mode};
 use gate_core::report::ClusterInfo;
 use gate_core::report::{Action, AppliedException, ErrorEntry, Finding, Notice, Passed, Violation};
 use gate_core::selector::any_matches;
-use gate_core::{Admission, Operation, Resource};
+use gate_core::{Admission, ObjectRef, Operation, Resource};
 use rayon::prelude::*;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -338,14 +338,26 @@ pub fn evaluate_render(
 
     let mut judged: Vec<_> = results.into_iter().collect();
     judged.sort_by_key(|(p, object, _)| (*object, *p));
+    // In object order: each object's reference is read once for all its passes.
+    let mut reference: Option<(usize, ObjectRef)> = None;
     for (p, index, result) in judged {
         let bound = &policies[p];
         let resource = &resources[index];
         match result {
-            Ok(Verdict::Allowed) => outcome.passed.push(Passed {
-                object: resource.object_ref(),
-                policy: bound.name.clone(),
-            }),
+            Ok(Verdict::Allowed) => {
+                let object = match &reference {
+                    Some((i, object)) if *i == index => object.clone(),
+                    _ => {
+                        let object = resource.object_ref();
+                        reference = Some((index, object.clone()));
+                        object
+                    }
+                };
+                outcome.passed.push(Passed {
+                    object,
+                    policy: bound.name.clone(),
+                });
+            }
             Ok(Verdict::Denied(violations)) => {
                 outcome.findings.push(finding(
                     bound,

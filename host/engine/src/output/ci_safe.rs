@@ -129,7 +129,7 @@ pub(super) fn neutralise_commands(output: &str, escape: fn(char) -> String) -> S
 pub(super) fn json(document: String) -> String {
     // A report of thousands of findings is megabytes: it is copied only if it
     // holds something to escape or a marker to break.
-    let escaped = if document.chars().any(|c| is_unsafe(c) && c != '\n') {
+    let escaped = if needs_escapes(&document) {
         let mut escaped = String::with_capacity(document.len());
         let mut start = 0;
         for (at, c) in document.char_indices() {
@@ -151,18 +151,32 @@ pub(super) fn json(document: String) -> String {
     }
 }
 
+/// Whether `document` holds an [unsafe](is_unsafe) character other than a line
+/// break. Each is an ASCII control, DEL or not ASCII: the bytes are scanned first,
+/// the characters only if one of those is there.
+fn needs_escapes(document: &str) -> bool {
+    // In blocks without an early exit, so that the scan is vectorised.
+    let suspect = document.as_bytes().chunks(64).any(|block| {
+        block.iter().fold(false, |seen, &b| {
+            seen | ((b < 0x20 && b != b'\n') || b >= 0x7f)
+        })
+    });
+    suspect && document.chars().any(|c| is_unsafe(c) && c != '\n')
+}
+
 /// Whether [`neutralise_commands`] would change `output`: a `##` that starts a
 /// marker anywhere (overlapping pairs included: `###[`), or a line that starts
 /// with `::` after white space.
 fn has_command_marker(output: &str) -> bool {
-    output
-        .as_bytes()
-        .windows(2)
-        .enumerate()
-        .any(|(at, pair)| pair == b"##" && marker_follows(&output[at + 2..]))
-        || output.split('\n').any(|line| {
-            line.trim_start_matches(char::is_whitespace)
-                .starts_with("::")
+    let bytes = output.as_bytes();
+    let pair_at = |at: usize, c: u8| bytes.get(at + 1) == Some(&c);
+    memchr::memchr_iter(b'#', bytes)
+        .any(|at| pair_at(at, b'#') && marker_follows(&output[at + 2..]))
+        || memchr::memchr_iter(b':', bytes).any(|at| {
+            pair_at(at, b':') && {
+                let line_start = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |i| i + 1);
+                output[line_start..at].chars().all(char::is_whitespace)
+            }
         })
 }
 
@@ -234,6 +248,11 @@ mod tests {
             "a\n::",
             "#[not]\n: :x",
             "## [spaced]",
+            "x\n \t ::y",
+            "a::b\n",
+            "\r::x",
+            "##",
+            "a\u{1b}b",
         ] {
             let neutralised = neutralise_commands(text, json_escape);
             assert_eq!(has_command_marker(text), neutralised != text, "{text:?}");

@@ -47,8 +47,14 @@ pub fn render(report: &Report, format: OutputFormat) -> String {
 }
 
 fn json(report: &Report) -> String {
-    let text = serde_json::to_string_pretty(report)
-        .unwrap_or_else(|e| format!("{{\"error\": \"cannot serialise report: {e}\"}}"));
+    // Sized for the report up front: one allocation instead of a dozen copies
+    // of a document that can be megabytes.
+    let mut buffer = Vec::with_capacity(4096 + 1024 * (report.results.len() + report.errors.len()));
+    let text = match serde_json::to_writer_pretty(&mut buffer, report) {
+        Ok(()) => String::from_utf8(buffer)
+            .unwrap_or_else(|e| format!("{{\"error\": \"cannot serialise report: {e}\"}}")),
+        Err(e) => format!("{{\"error\": \"cannot serialise report: {e}\"}}"),
+    };
     let mut text = ci_safe::json(text);
     text.push('\n');
     text
