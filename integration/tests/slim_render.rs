@@ -9,7 +9,7 @@ mod support;
 
 use gate_core::report::{Decision, ErrorKind, Report};
 use gate_engine::evaluate::{EvaluateOptions, evaluate};
-use gate_engine::loader::{BundleRef, LocalResolver, load_bundle};
+use gate_engine::loader::{BundleRef, LoadedBundle, LocalResolver, load_bundle};
 use gate_engine::sources::{LoadOptions, load_with};
 use gate_runtime::{Runtime, RuntimeConfig};
 use std::path::{Path, PathBuf};
@@ -61,6 +61,18 @@ fn runtime() -> Runtime {
     .expect("runtime")
 }
 
+fn runtime_and_bundle() -> (Runtime, LoadedBundle) {
+    let runtime = runtime();
+    let bundle_ref: BundleRef = support::root()
+        .join(BUNDLE)
+        .display()
+        .to_string()
+        .parse()
+        .unwrap();
+    let bundle = load_bundle(&runtime, &bundle_ref, &LocalResolver).unwrap();
+    (runtime, bundle)
+}
+
 fn render_dir() -> (tempfile::TempDir, Vec<PathBuf>) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("render.yaml"), RENDER).unwrap();
@@ -88,14 +100,7 @@ fn verdicts(report: &Report) -> serde_json::Value {
 
 #[test]
 fn a_slimmed_render_is_judged_as_the_whole_render() {
-    let runtime = runtime();
-    let bundle_ref: BundleRef = support::root()
-        .join(BUNDLE)
-        .display()
-        .to_string()
-        .parse()
-        .unwrap();
-    let bundle = load_bundle(&runtime, &bundle_ref, &LocalResolver).unwrap();
+    let (runtime, bundle) = runtime_and_bundle();
     let (_dir, paths) = render_dir();
     // With a default namespace too: an object without one is judged in it, read
     // back from its tape.
@@ -134,14 +139,7 @@ fn a_slimmed_render_is_judged_as_the_whole_render() {
 
 #[test]
 fn an_object_not_kept_for_the_policies_is_an_error_never_a_pass() {
-    let runtime = runtime();
-    let bundle_ref: BundleRef = support::root()
-        .join(BUNDLE)
-        .display()
-        .to_string()
-        .parse()
-        .unwrap();
-    let bundle = load_bundle(&runtime, &bundle_ref, &LocalResolver).unwrap();
+    let (runtime, bundle) = runtime_and_bundle();
     let (_dir, paths) = render_dir();
     // A loader that kept no kind for the policies: every object slimmed bare.
     let bare = load_with(
