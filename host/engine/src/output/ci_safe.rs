@@ -87,37 +87,49 @@ fn marker_follows(rest: &str) -> bool {
 /// The finished `output` of a format with every command marker broken: the second `#`
 /// of `##[` and `##vso[` anywhere, and the first `:` of a line that starts with `::`
 /// after white space, are written with `escape`. Lines end only where `output` has
-/// its own line breaks: values must have been escaped already.
-pub(super) fn neutralise_commands(output: &str, escape: fn(char) -> String) -> String {
-    let mut out = String::with_capacity(output.len());
-    for line in output.split_inclusive('\n') {
-        let body = line.trim_start_matches(char::is_whitespace);
-        let indent = &line[..line.len() - body.len()];
-        out.push_str(indent);
-        let body = match body.strip_prefix("::") {
-            Some(rest) => {
-                out.push_str(&escape(':'));
-                out.push(':');
-                rest
-            }
-            None => body,
-        };
-        let mut rest = body;
-        while let Some(at) = rest.find("##") {
-            let (before, from) = rest.split_at(at);
-            out.push_str(before);
-            if marker_follows(&from[2..]) {
-                out.push('#');
-                out.push_str(&escape('#'));
-                rest = &from[2..];
-            } else {
-                out.push('#');
-                rest = &from[1..];
-            }
-        }
-        out.push_str(rest);
+/// its own line breaks: values must have been escaped already. An output without a
+/// marker (the usual case, and a report can be megabytes) is returned as it is.
+pub(super) fn neutralise_commands(output: String, escape: fn(char) -> String) -> String {
+    let marks = command_marks(&output);
+    if marks.is_empty() {
+        return output;
     }
+    let mut out = String::with_capacity(output.len() + 8 * marks.len());
+    let mut from = 0;
+    for at in marks {
+        out.push_str(&output[from..at]);
+        out.push_str(&escape(char::from(output.as_bytes()[at])));
+        from = at + 1;
+    }
+    out.push_str(&output[from..]);
     out
+}
+
+/// Where [`neutralise_commands`] breaks `output`'s command markers, in order: the
+/// offset of the second `#` of each `##[` and `##vso[`, and of the first `:` of each
+/// line that starts with `::` after white space (all ASCII, one byte each).
+fn command_marks(output: &str) -> Vec<usize> {
+    let bytes = output.as_bytes();
+    let pair_at = |at: usize, c: u8| bytes.get(at + 1) == Some(&c);
+    let mut marks: Vec<usize> = memchr::memchr_iter(b':', bytes)
+        .filter(|&at| {
+            pair_at(at, b':') && {
+                let line_start = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |i| i + 1);
+                output[line_start..at].chars().all(char::is_whitespace)
+            }
+        })
+        .collect();
+    // A `##` that starts no marker leaves its second `#` to start the next pair
+    // (`###[`); one that starts a marker is passed whole.
+    let mut next = 0;
+    for at in memchr::memchr_iter(b'#', bytes) {
+        if at >= next && pair_at(at, b'#') && marker_follows(&output[at + 2..]) {
+            marks.push(at + 1);
+            next = at + 2;
+        }
+    }
+    marks.sort_unstable();
+    marks
 }
 
 /// A finished JSON document (SARIF included) made safe for a CI log: unsafe characters
@@ -144,11 +156,7 @@ pub(super) fn json(document: String) -> String {
     } else {
         document
     };
-    if has_command_marker(&escaped) {
-        neutralise_commands(&escaped, json_escape)
-    } else {
-        escaped
-    }
+    neutralise_commands(escaped, json_escape)
 }
 
 /// Whether `document` holds an [unsafe](is_unsafe) character other than a line
@@ -162,22 +170,6 @@ fn needs_escapes(document: &str) -> bool {
         })
     });
     suspect && document.chars().any(|c| is_unsafe(c) && c != '\n')
-}
-
-/// Whether [`neutralise_commands`] would change `output`: a `##` that starts a
-/// marker anywhere (overlapping pairs included: `###[`), or a line that starts
-/// with `::` after white space.
-fn has_command_marker(output: &str) -> bool {
-    let bytes = output.as_bytes();
-    let pair_at = |at: usize, c: u8| bytes.get(at + 1) == Some(&c);
-    memchr::memchr_iter(b'#', bytes)
-        .any(|at| pair_at(at, b'#') && marker_follows(&output[at + 2..]))
-        || memchr::memchr_iter(b':', bytes).any(|at| {
-            pair_at(at, b':') && {
-                let line_start = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |i| i + 1);
-                output[line_start..at].chars().all(char::is_whitespace)
-            }
-        })
 }
 
 #[cfg(test)]
@@ -196,7 +188,7 @@ mod tests {
     #[test]
     fn breaks_github_commands_at_the_start_of_a_line_even_after_unicode_spaces() {
         let out = neutralise_commands(
-            "::add-mask::x\n  ::error::y\n\u{3000}::warning::z\nok ::not-a-command::\n",
+            "::add-mask::x\n  ::error::y\n\u{3000}::warning::z\nok ::not-a-command::\n".to_owned(),
             text_escape,
         );
         assert_eq!(
@@ -208,7 +200,8 @@ mod tests {
     #[test]
     fn breaks_legacy_and_azure_markers_anywhere_in_a_line() {
         let out = neutralise_commands(
-            "a ##[set-output name=x]1 b ##vso[task.setvariable variable=y]2 ##VSO[x] ###[z] ## [",
+            "a ##[set-output name=x]1 b ##vso[task.setvariable variable=y]2 ##VSO[x] ###[z] ## ["
+                .to_owned(),
             text_escape,
         );
         assert_eq!(
@@ -237,25 +230,30 @@ mod tests {
     }
 
     #[test]
-    fn output_without_markers_is_what_neutralising_would_leave() {
-        for text in [
-            "plain\n",
-            "a ## b\n#\n##",
-            "###[x]",
-            "x ##vso[task]",
-            "  ::warning::x\n",
-            "\u{3000}::x",
-            "a\n::",
-            "#[not]\n: :x",
-            "## [spaced]",
-            "x\n \t ::y",
-            "a::b\n",
-            "\r::x",
-            "##",
-            "a\u{1b}b",
+    fn markers_are_broken_exactly_where_they_start_and_nothing_else_changes() {
+        let visible: fn(char) -> String = |c| format!("<{c}>");
+        for (text, expected) in [
+            ("plain\n", "plain\n"),
+            ("a ## b\n#\n##", "a ## b\n#\n##"),
+            ("###[x]", "##<#>[x]"),
+            ("x ##vso[task]", "x #<#>vso[task]"),
+            ("##[a]##[b]", "#<#>[a]#<#>[b]"),
+            ("## [spaced]", "## [spaced]"),
+            ("##\n[next line]", "##\n[next line]"),
+            ("  ::warning::x\n", "  <:>:warning::x\n"),
+            ("\u{3000}::x", "\u{3000}<:>:x"),
+            ("a\n::", "a\n<:>:"),
+            ("x\n \t ::y", "x\n \t <:>:y"),
+            ("\r::x", "\r<:>:x"),
+            ("::::", "<:>:::"),
+            ("a::b\n", "a::b\n"),
+            ("#[not]\n: :x", "#[not]\n: :x"),
         ] {
-            let neutralised = neutralise_commands(text, json_escape);
-            assert_eq!(has_command_marker(text), neutralised != text, "{text:?}");
+            assert_eq!(
+                neutralise_commands(text.to_owned(), visible),
+                expected,
+                "{text:?}"
+            );
         }
     }
 }

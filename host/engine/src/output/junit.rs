@@ -29,7 +29,7 @@ fn escape(text: &str) -> String {
 
 /// The report as JUnit XML, with the CI command markers of its text broken.
 pub fn render(report: &Report) -> String {
-    neutralise_commands(&render_xml(report), xml_escape)
+    neutralise_commands(render_xml(report), xml_escape)
 }
 
 fn render_xml(report: &Report) -> String {

@@ -10,7 +10,7 @@ use gate_core::report::{Action, Report};
 use std::fmt::Write;
 
 pub fn render(report: &Report) -> String {
-    neutralise_commands(&render_escaped(report), text_escape)
+    neutralise_commands(render_escaped(report), text_escape)
 }
 
 /// The text with every value escaped, before command markers are broken.
