@@ -58,6 +58,11 @@ impl Platform {
         self.dir.path().join("records")
     }
 
+    /// The record of app `shop` at [`REVISION`].
+    fn record(&self) -> PathBuf {
+        self.records().join(format!("shop_{REVISION}.intoto.json"))
+    }
+
     /// An app directory holding `manifest`.
     fn app(&self, name: &str, manifest: &str) -> PathBuf {
         let app = self.dir.path().join(name);
@@ -92,6 +97,13 @@ fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
+/// The sha256 of subject `name`, in hex.
+fn subject_sha256<'a>(statement: &'a Value, name: &str) -> &'a str {
+    subject(statement, name)["digest"]["sha256"]
+        .as_str()
+        .unwrap_or_else(|| panic!("subject {name} has no sha256: {statement}"))
+}
+
 fn subject<'a>(statement: &'a Value, name: &str) -> &'a Value {
     statement["subject"]
         .as_array()
@@ -121,9 +133,7 @@ fn argocd_signs_a_record_of_an_allowed_render() {
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("\"kind\":\"Deployment\""), "{stdout}");
 
-    let record = platform
-        .records()
-        .join(format!("shop_{REVISION}.intoto.json"));
+    let record = platform.record();
     let statement = statement(&record);
     let run = &statement["predicate"]["run"];
     assert_eq!(run["frontDoor"], "argocd");
@@ -133,11 +143,11 @@ fn argocd_signs_a_record_of_an_allowed_render() {
     // The render subject is exactly what Argo CD received on stdout; the files
     // are every file of the app directory, the README included.
     assert_eq!(
-        subject(&statement, "<render>")["digest"]["sha256"],
+        subject_sha256(&statement, "<render>"),
         sha256_hex(stdout.as_bytes())
     );
     assert_eq!(
-        subject(&statement, "app.yaml")["digest"]["sha256"],
+        subject_sha256(&statement, "app.yaml"),
         sha256_hex(fx::ALLOWED.as_bytes())
     );
     subject(&statement, "README.md");
@@ -182,16 +192,14 @@ fn argocd_records_a_kustomized_app_and_its_sources() {
     let (code, stdout, stderr) = platform.generate(&app, None);
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("\"namespace\":\"shop\""), "{stdout}");
-    let record = platform
-        .records()
-        .join(format!("shop_{REVISION}.intoto.json"));
+    let record = platform.record();
     let statement = statement(&record);
     assert_eq!(
-        subject(&statement, "<render>")["digest"]["sha256"],
+        subject_sha256(&statement, "<render>"),
         sha256_hex(stdout.as_bytes())
     );
     assert_eq!(
-        subject(&statement, "kustomization.yaml")["digest"]["sha256"],
+        subject_sha256(&statement, "kustomization.yaml"),
         sha256_hex(kustomization.as_bytes())
     );
     let (code, out, err) = verify(&record, &platform.public_key, &[&app]);
@@ -216,9 +224,7 @@ fn argocd_signs_a_record_of_a_denied_render_with_its_verdicts() {
     let (code, stdout, stderr) = platform.generate(&app, None);
     assert_eq!(code, 1, "{stderr}");
     assert_eq!(stdout, "", "a denied render prints nothing");
-    let record = platform
-        .records()
-        .join(format!("shop_{REVISION}.intoto.json"));
+    let record = platform.record();
     let statement = statement(&record);
     assert_eq!(statement["predicate"]["decision"], "deny");
     validate_predicate(&statement["predicate"]);
@@ -245,16 +251,14 @@ fn argocd_records_a_render_read_from_stdin() {
     let platform = Platform::new(SIGNED);
     let (code, stdout, stderr) = platform.generate(Path::new("-"), Some(fx::ALLOWED.as_bytes()));
     assert_eq!(code, 0, "{stderr}");
-    let record = platform
-        .records()
-        .join(format!("shop_{REVISION}.intoto.json"));
+    let record = platform.record();
     let statement = statement(&record);
     assert_eq!(
-        subject(&statement, "<render>")["digest"]["sha256"],
+        subject_sha256(&statement, "<render>"),
         sha256_hex(stdout.as_bytes())
     );
     assert_eq!(
-        subject(&statement, "<stdin>")["digest"]["sha256"],
+        subject_sha256(&statement, "<stdin>"),
         sha256_hex(fx::ALLOWED.as_bytes())
     );
     assert_eq!(verify(&record, &platform.public_key, &[]).0, 0);
@@ -295,9 +299,7 @@ fn argocd_fails_closed_when_the_record_cannot_be_written() {
     let app = unsigned.app("app", fx::ALLOWED);
     let (code, _, stderr) = unsigned.generate(&app, None);
     assert_eq!(code, 0, "{stderr}");
-    let record = unsigned
-        .records()
-        .join(format!("shop_{REVISION}.intoto.json"));
+    let record = unsigned.record();
     let (code, out, _) = verify(&record, &unsigned.public_key, &[]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("unsigned"), "{out}");
@@ -336,16 +338,11 @@ fn flux_check_signs_a_record_of_the_source_revision() {
     assert_eq!(run["frontDoor"], "flux");
     assert_eq!(run["revision"], format!("main@sha1:{REVISION}"));
     assert_eq!(
-        format!(
-            "sha256:{}",
-            subject(&statement, "<source-artifact>")["digest"]["sha256"]
-                .as_str()
-                .unwrap()
-        ),
+        format!("sha256:{}", subject_sha256(&statement, "<source-artifact>")),
         fx::digest(&artifact)
     );
     assert_eq!(
-        subject(&statement, "app.yaml")["digest"]["sha256"],
+        subject_sha256(&statement, "app.yaml"),
         sha256_hex(fx::ALLOWED.as_bytes())
     );
     validate_predicate(&statement["predicate"]);

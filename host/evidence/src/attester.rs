@@ -41,11 +41,8 @@ impl Attester {
         let (name, text) = if value.trim_start().starts_with("-----BEGIN") {
             (format!("the PEM given as {origin}"), value.to_owned())
         } else {
-            let text = std::fs::read_to_string(value).map_err(|source| Error::Io {
-                action: "read the signing key",
-                path: value.into(),
-                source,
-            })?;
+            let text =
+                std::fs::read_to_string(value).map_err(Error::io("read the signing key", value))?;
             (value.to_owned(), text)
         };
         let password = PASSWORD_VARIABLES
@@ -81,14 +78,6 @@ impl Attester {
 
 /// Writes `bytes` to `path` through a temporary file in the same directory.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let io = |action: &'static str, at: &Path| {
-        let path = at.to_owned();
-        move |source| Error::Io {
-            action,
-            path,
-            source,
-        }
-    };
     let file_name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -96,9 +85,9 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let temp = path.with_file_name(format!(".{file_name}.{}.tmp", std::process::id()));
     let written = std::fs::File::create(&temp)
         .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()))
-        .map_err(io("write the record", path));
-    let renamed =
-        written.and_then(|()| std::fs::rename(&temp, path).map_err(io("write the record", path)));
+        .map_err(Error::io("write the record", path));
+    let renamed = written
+        .and_then(|()| std::fs::rename(&temp, path).map_err(Error::io("write the record", path)));
     if renamed.is_err() {
         let _ = std::fs::remove_file(&temp);
     }

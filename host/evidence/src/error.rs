@@ -66,3 +66,18 @@ pub enum Error {
 
 /// Results of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// What an I/O failure of `action` on `path` becomes: for `map_err`.
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<std::path::PathBuf>,
+    ) -> impl Fn(std::io::Error) -> Error {
+        let path = path.into();
+        move |source| Error::Io {
+            action,
+            path: path.clone(),
+            source,
+        }
+    }
+}

@@ -43,18 +43,10 @@ pub fn tree_subjects(dir: &Path) -> Result<Vec<Subject>> {
 }
 
 fn walk(dir: &Path, prefix: &str, out: &mut Vec<Subject>) -> Result<()> {
-    let io = |action: &'static str, path: &Path| {
-        let path = path.to_owned();
-        move |source| Error::Io {
-            action,
-            path,
-            source,
-        }
-    };
-    for entry in std::fs::read_dir(dir).map_err(io("list", dir))? {
-        let entry = entry.map_err(io("list", dir))?;
+    for entry in std::fs::read_dir(dir).map_err(Error::io("list", dir))? {
+        let entry = entry.map_err(Error::io("list", dir))?;
         let path = entry.path();
-        let kind = entry.file_type().map_err(io("inspect", &path))?;
+        let kind = entry.file_type().map_err(Error::io("inspect", &path))?;
         let name = entry.file_name().to_string_lossy().into_owned();
         let relative = format!("{prefix}{name}");
         if kind.is_dir() {
@@ -75,16 +67,12 @@ fn walk(dir: &Path, prefix: &str, out: &mut Vec<Subject>) -> Result<()> {
 }
 
 fn file_digest(path: &Path) -> Result<String> {
-    let read = |source| Error::Io {
-        action: "read",
-        path: path.to_owned(),
-        source,
-    };
-    let mut file = std::fs::File::open(path).map_err(read)?;
+    let read = Error::io("read", path);
+    let mut file = std::fs::File::open(path).map_err(&read)?;
     let mut hasher = Sha256::new();
     let mut buffer = vec![0u8; 64 << 10];
     loop {
-        let n = file.read(&mut buffer).map_err(read)?;
+        let n = file.read(&mut buffer).map_err(&read)?;
         if n == 0 {
             break;
         }

@@ -53,7 +53,7 @@ impl ComponentCache {
     /// key is not safe to use (another user can write it): gate then compiles
     /// every component and says why once.
     pub fn new(dir: PathBuf, key_path: &Path, engine: &Engine) -> Result<Option<ComponentCache>> {
-        create_private_dir(&dir).map_err(|source| Error::Cache {
+        cache_key::create_private_dir(&dir).map_err(|source| Error::Cache {
             path: dir.clone(),
             what: "cannot create the directory",
             source,
@@ -77,9 +77,17 @@ impl ComponentCache {
         }))
     }
 
-    /// A MAC under the user's cache key: keyed BLAKE3.
-    pub(crate) fn keyed_mac(&self) -> blake3::Hasher {
-        blake3::Hasher::new_keyed(&self.key)
+    /// A MAC under the user's cache key (keyed BLAKE3), bound to what it
+    /// authenticates: the kind of file (`domain`, which ends in NUL), its
+    /// subject and this engine; the caller adds the bytes.
+    pub(crate) fn keyed_mac(&self, domain: &[u8], subject: &str) -> blake3::Hasher {
+        let mut mac = blake3::Hasher::new_keyed(&self.key);
+        mac.update(domain);
+        mac.update(subject.as_bytes());
+        mac.update(b"\0");
+        mac.update(self.engine_key.as_bytes());
+        mac.update(b"\0");
+        mac
     }
 
     /// Names the key without revealing it: file names carry it.
@@ -93,13 +101,7 @@ impl ComponentCache {
 
     /// The MAC of an entry: what it is (digest, engine) and what it holds.
     fn mac(&self, digest: &str) -> blake3::Hasher {
-        let mut mac = self.keyed_mac();
-        mac.update(b"gate component cache v4\0");
-        mac.update(digest.as_bytes());
-        mac.update(b"\0");
-        mac.update(self.engine_key.as_bytes());
-        mac.update(b"\0");
-        mac
+        self.keyed_mac(b"gate component cache v4\0", digest)
     }
 
     /// The file for a component digest (`sha256:...`). The name changes with the
@@ -245,12 +247,4 @@ pub(crate) fn write_atomically(path: &Path, parts: &[&[u8]]) -> std::io::Result<
     file.as_file().sync_all()?;
     file.persist(path).map_err(|e| e.error)?;
     Ok(())
-}
-
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir)
 }

@@ -47,27 +47,22 @@ pub(crate) enum Unreadable {
 /// returns the open file with its bytes.
 pub(crate) fn read_entry(path: &Path) -> Result<(File, EntryBytes), Unreadable> {
     let file = File::open(path).map_err(|_| Unreadable::Missing)?;
-    check_private(&file)?;
+    check_private(&file, path)?;
     let bytes = map(&file)?;
     Ok((file, bytes))
 }
 
 #[cfg(unix)]
-fn check_private(file: &File) -> Result<(), Unreadable> {
+fn check_private(file: &File, path: &Path) -> Result<(), Unreadable> {
     use std::os::unix::fs::MetadataExt;
     let meta = file
         .metadata()
         .map_err(|e| Unreadable::Foreign(e.to_string()))?;
-    let me = rustix::process::geteuid().as_raw();
     if !meta.file_type().is_file() {
         return Err(Unreadable::Foreign("not a regular file".into()));
     }
-    if meta.uid() != me {
-        return Err(Unreadable::Foreign(format!(
-            "owned by uid {}, not by this user (uid {me})",
-            meta.uid()
-        )));
-    }
+    crate::cache_key::check_owner(path, meta.uid())
+        .map_err(|refused| Unreadable::Foreign(refused.why))?;
     if meta.mode() & 0o022 != 0 {
         return Err(Unreadable::Foreign(format!(
             "mode {:o} lets other users write it",
@@ -78,7 +73,7 @@ fn check_private(file: &File) -> Result<(), Unreadable> {
 }
 
 #[cfg(not(unix))]
-fn check_private(_file: &File) -> Result<(), Unreadable> {
+fn check_private(_file: &File, _path: &Path) -> Result<(), Unreadable> {
     Ok(())
 }
 

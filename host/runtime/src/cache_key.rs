@@ -138,7 +138,7 @@ pub(crate) fn check_not_writable_by_others(_dir: &Path) -> Result<(), Refused> {
 }
 
 #[cfg(unix)]
-fn check_owner(path: &Path, uid: u32) -> Result<(), Refused> {
+pub(crate) fn check_owner(path: &Path, uid: u32) -> Result<(), Refused> {
     let me = rustix::process::geteuid().as_raw();
     if uid != me {
         return Err(refused(
@@ -149,7 +149,7 @@ fn check_owner(path: &Path, uid: u32) -> Result<(), Refused> {
     Ok(())
 }
 
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+pub(crate) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]

@@ -124,13 +124,7 @@ impl ComponentCache {
     }
 
     fn record_mac(&self, subject: &str) -> blake3::Hasher {
-        let mut mac = self.keyed_mac();
-        mac.update(b"gate cache record v2\0");
-        mac.update(subject.as_bytes());
-        mac.update(b"\0");
-        mac.update(self.engine_key.as_bytes());
-        mac.update(b"\0");
-        mac
+        self.keyed_mac(b"gate cache record v2\0", subject)
     }
 
     /// The body of a record, if its file exists and verifies.

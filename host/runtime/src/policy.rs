@@ -205,15 +205,7 @@ impl CompiledPolicy {
                 },
             });
         }
-        let (pre, from_cache) = load_code(runtime, source, &digest, &bytes)?;
-        Self::described(
-            runtime,
-            source,
-            digest,
-            Code::loaded(pre),
-            from_cache,
-            limits,
-        )
+        Self::load(runtime, source, &bytes, Some(&digest), limits)
     }
 
     /// Asks a loaded component to describe itself, and records the answer.
